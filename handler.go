@@ -1,0 +1,107 @@
+package veil
+
+import (
+	"context"
+
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/miekg/dns"
+)
+
+// action is what veil does with an external request it has a policy for.
+type action uint8
+
+const (
+	actionPass   action = iota // hand it to the next plugin unchanged
+	actionRefuse               // REFUSED with Extended DNS Error 18 (Prohibited)
+	actionDrop                 // no answer; a stream connection is closed
+	actionHINFO                // RFC 8482 section 4.2 HINFO answer
+)
+
+var actionNames = [...]string{actionPass: "pass", actionRefuse: "refuse", actionDrop: "drop", actionHINFO: "hinfo"}
+
+// ServeDNS implements plugin.Handler.
+//
+// Requests outside veil's zones and requests from trusted clients go to the
+// next plugin with the original writer, so their answers are exactly what
+// CoreDNS without veil sends. External requests for zone transfers (AXFR,
+// IXFR, whatever the opcode or transport) and ANY queries get the configured
+// action; all other external requests pass on.
+func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if len(r.Question) != 1 {
+		// The server rejects these before any plugin runs; never guess here.
+		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+	}
+	q := &r.Question[0]
+	zi := v.zones.match(q.Name)
+	if zi < 0 {
+		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+	}
+	counters := v.counters.get(ctx)
+	remote := w.RemoteAddr()
+	client, ok := clientAddr(remote)
+	if ok && v.trusted.contains(client) {
+		counters.requests[zi][classTrusted].Inc()
+		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+	}
+
+	var (
+		rs  reason
+		act action
+	)
+	switch q.Qtype {
+	case dns.TypeAXFR, dns.TypeIXFR:
+		if tsigVerified(w, r) {
+			counters.requests[zi][classTSIG].Inc()
+			return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+		}
+		rs, act = reasonAXFR, v.transfer
+		if q.Qtype == dns.TypeIXFR {
+			rs = reasonIXFR
+		}
+	case dns.TypeANY:
+		act = v.anyUDP
+		if isStream(remote) {
+			act = v.anyTCP
+		}
+		if r.Opcode != dns.OpcodeQuery {
+			act = actionPass
+		}
+		rs = reasonANY
+	default:
+		act = actionPass
+	}
+	counters.requests[zi][classExternal].Inc()
+	if act == actionPass {
+		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+	}
+
+	PolicyCount.WithLabelValues(counters.server, v.zones[zi], counters.view, reasonNames[rs], actionNames[act], modeLabel(v.logOnly)).Inc()
+	v.logs.event(rs, act, v.logOnly, client, q.Name, v.zones[zi])
+	if v.logOnly {
+		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+	}
+
+	switch act {
+	case actionRefuse:
+		w.WriteMsg(refusal(r, dns.ExtendedErrorCodeProhibited))
+	case actionHINFO:
+		w.WriteMsg(hinfoAnswer(r))
+	case actionDrop:
+		if isStream(remote) {
+			// Close the connection rather than leave the client waiting
+			// for an answer that will not come. For UDP Close is a no-op.
+			w.Close()
+		}
+	}
+	// The answer is written (or deliberately not): tell the server not to
+	// write an error response of its own.
+	return dns.RcodeSuccess, nil
+}
+
+// tsigVerified reports whether r carries a TSIG record that the server
+// verified with one of its configured keys. miekg/dns reports a nil
+// TsigStatus for requests without TSIG, so the record must be checked too.
+func tsigVerified(w dns.ResponseWriter, r *dns.Msg) bool {
+	return r.IsTsig() != nil && w.TsigStatus() == nil
+}

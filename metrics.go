@@ -1,0 +1,127 @@
+package veil
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/metrics"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	// RequestCount counts the requests veil saw for its zones, by client
+	// class: "trusted" (source in a trusted network), "tsig" (a transfer
+	// request signed with a TSIG key the server verified) or "external".
+	RequestCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "requests_total",
+		Help:      "Counter of requests for veil's zones, by client class.",
+	}, []string{"server", "zone", "view", "class"})
+
+	// PolicyCount counts the external requests veil refused, dropped or
+	// answered itself, by reason (axfr, ixfr, any) and action (refuse, drop,
+	// hinfo). mode is "enforce", or "log_only" when veil only counted what it
+	// would have done and passed the request on.
+	PolicyCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "policy_actions_total",
+		Help:      "Counter of external requests veil refused, dropped or answered itself, by reason and action.",
+	}, []string{"server", "zone", "view", "reason", "action", "mode"})
+)
+
+// class is the client class of a request, the "class" label of RequestCount.
+type class uint8
+
+const (
+	classTrusted class = iota
+	classTSIG
+	classExternal
+	numClasses
+)
+
+var classNames = [numClasses]string{"trusted", "tsig", "external"}
+
+// reason is why veil acted on a request, the "reason" label of PolicyCount.
+type reason uint8
+
+const (
+	reasonAXFR reason = iota
+	reasonIXFR
+	reasonANY
+	numReasons
+)
+
+var reasonNames = [numReasons]string{"axfr", "ixfr", "any"}
+
+// modeLabel returns the "mode" label value.
+func modeLabel(logOnly bool) string {
+	if logOnly {
+		return "log_only"
+	}
+	return "enforce"
+}
+
+// serverCounters holds the request counters of one (server, view) pair, one
+// row per zone, resolved once so the hot path only does an atomic add.
+type serverCounters struct {
+	server, view string
+	requests     [][numClasses]prometheus.Counter
+}
+
+// counterCache maps the (server, view) of a request to its counters without
+// allocating or taking a lock once the pair has been seen. The set of pairs
+// is bounded by the Corefile: one per listener address and view that routes
+// to this server block. Lookups read an immutable slice; a new pair copies it.
+type counterCache struct {
+	zones []string
+	mu    sync.Mutex // serialises adding a pair
+	list  atomic.Pointer[[]*serverCounters]
+}
+
+func newCounterCache(zones []string) *counterCache {
+	return &counterCache{zones: zones}
+}
+
+// get returns the counters for the server and view in ctx.
+func (cc *counterCache) get(ctx context.Context) *serverCounters {
+	server, view := metrics.WithServer(ctx), metrics.WithView(ctx)
+	if l := cc.list.Load(); l != nil {
+		for _, sc := range *l {
+			if sc.server == server && sc.view == view {
+				return sc
+			}
+		}
+	}
+	return cc.add(server, view)
+}
+
+func (cc *counterCache) add(server, view string) *serverCounters {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	var old []*serverCounters
+	if l := cc.list.Load(); l != nil {
+		old = *l
+		for _, sc := range old {
+			if sc.server == server && sc.view == view {
+				return sc
+			}
+		}
+	}
+	sc := &serverCounters{server: server, view: view, requests: make([][numClasses]prometheus.Counter, len(cc.zones))}
+	for zi, zone := range cc.zones {
+		for c := range numClasses {
+			sc.requests[zi][c] = RequestCount.WithLabelValues(server, zone, view, classNames[c])
+		}
+	}
+	next := make([]*serverCounters, len(old), len(old)+1)
+	copy(next, old)
+	next = append(next, sc)
+	cc.list.Store(&next)
+	return sc
+}

@@ -1,0 +1,177 @@
+package veil
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/miekg/dns"
+)
+
+func init() { plugin.Register(pluginName, setup) }
+
+func setup(c *caddy.Controller) error {
+	v, err := parse(c)
+	if err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+		v.Next = next
+		return v
+	})
+	return nil
+}
+
+const (
+	allowedOptions = "trusted, transfer, any, log-only"
+	allowedAny     = "hinfo, refuse, drop or pass"
+)
+
+// parse reads one veil directive of a server block into a Veil. Every error
+// names the Corefile line (through c.Errf), the option and what is allowed.
+func parse(c *caddy.Controller) (*Veil, error) {
+	v := &Veil{transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO}
+	blocks := 0
+	for c.Next() {
+		blocks++
+		if blocks > 1 {
+			return nil, c.Errf("veil appears more than once in this server block; merge the two into one veil block")
+		}
+		zones, err := parseZones(c)
+		if err != nil {
+			return nil, err
+		}
+		v.zones = zones
+
+		seen := map[string]bool{}
+		for c.NextBlock() {
+			opt := c.Val()
+			if seen[opt] && opt != "trusted" {
+				return nil, c.Errf("option %q given twice; give it once", opt)
+			}
+			seen[opt] = true
+			args := c.RemainingArgs()
+			switch opt {
+			case "trusted":
+				prefixes, err := parseTrusted(c, args)
+				if err != nil {
+					return nil, err
+				}
+				v.trusted = append(v.trusted, prefixes...)
+			case "transfer":
+				if len(args) != 1 || (args[0] != "refuse" && args[0] != "drop") {
+					return nil, c.Errf("transfer: got %q; allowed: transfer refuse|drop", strings.Join(args, " "))
+				}
+				v.transfer = actionRefuse
+				if args[0] == "drop" {
+					v.transfer = actionDrop
+				}
+			case "any":
+				udp, tcp, err := parseAny(c, args)
+				if err != nil {
+					return nil, err
+				}
+				v.anyUDP, v.anyTCP = udp, tcp
+			case "log-only":
+				if len(args) != 0 {
+					return nil, c.Errf("log-only: takes no arguments, got %q", strings.Join(args, " "))
+				}
+				v.logOnly = true
+			default:
+				return nil, c.Errf("unknown option %q; allowed: %s", opt, allowedOptions)
+			}
+		}
+	}
+	v.counters = newCounterCache(v.zones)
+	v.logs = newSampledLog()
+	return v, nil
+}
+
+// parseZones takes the zones from the directive's arguments or, if there are
+// none, from the server block, and checks that the server block serves them.
+func parseZones(c *caddy.Controller) (zoneSet, error) {
+	args := c.RemainingArgs()
+	for _, a := range args {
+		if _, ok := dns.IsDomainName(a); !ok {
+			return nil, c.Errf("zone %q is not a domain name", a)
+		}
+	}
+	zones := plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys)
+	served := plugin.Zones(plugin.OriginsFromArgsOrServerBlock(nil, c.ServerBlockKeys))
+	for i, z := range zones {
+		zones[i] = strings.ToLower(z)
+		if served.Matches(zones[i]) == "" {
+			return nil, c.Errf("zone %q is not served by this server block (%s); veil would never see its queries", z, strings.Join(served, " "))
+		}
+	}
+	return zoneSet(zones), nil
+}
+
+// parseTrusted parses addresses and CIDR networks. A bare address is a
+// single host (/32 or /128); a network with host bits set is an error, as it
+// usually hides a typo.
+func parseTrusted(c *caddy.Controller, args []string) ([]netip.Prefix, error) {
+	if len(args) == 0 {
+		return nil, c.Errf("trusted: missing network; allowed: one or more addresses or CIDR networks, such as 192.0.2.0/24 2001:db8::/32")
+	}
+	out := make([]netip.Prefix, 0, len(args))
+	for _, a := range args {
+		p, err := parsePrefix(a)
+		if err != nil {
+			return nil, c.Errf("trusted: %v; allowed: an address or CIDR network, such as 192.0.2.0/24 or 2001:db8::1", err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR network", s)
+		}
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR network", s)
+	}
+	if p.Masked() != p {
+		return netip.Prefix{}, fmt.Errorf("%q has host bits set (did you mean %s?)", s, p.Masked())
+	}
+	if p.Addr().Is4In6() {
+		// Clients are matched as plain IPv4, so an IPv4-mapped network
+		// would never match; turn it into the IPv4 network it means.
+		if p.Bits() < 96 {
+			return netip.Prefix{}, fmt.Errorf("%q mixes IPv4-mapped and IPv6 space", s)
+		}
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p, nil
+}
+
+// parseAny parses "any MODE [tcp MODE]".
+func parseAny(c *caddy.Controller, args []string) (udp, tcp action, err error) {
+	if len(args) != 1 && (len(args) != 3 || args[1] != "tcp") {
+		return 0, 0, c.Errf("any: got %q; allowed: any MODE [tcp MODE], MODE one of %s", strings.Join(args, " "), allowedAny)
+	}
+	udp, ok := anyModes[args[0]]
+	if !ok {
+		return 0, 0, c.Errf("any: unknown mode %q; allowed: %s", args[0], allowedAny)
+	}
+	tcp = udp
+	if len(args) == 3 {
+		if tcp, ok = anyModes[args[2]]; !ok {
+			return 0, 0, c.Errf("any: unknown tcp mode %q; allowed: %s", args[2], allowedAny)
+		}
+	}
+	return udp, tcp, nil
+}
+
+var anyModes = map[string]action{"hinfo": actionHINFO, "refuse": actionRefuse, "drop": actionDrop, "pass": actionPass}

@@ -1,0 +1,34 @@
+// Package veil is a CoreDNS plugin that reduces what an authoritative server
+// gives away to reconnaissance (MITRE ATT&CK T1590.002): it refuses zone
+// transfers and ANY queries to clients outside the operator's trusted
+// networks, and counts every attempt in Prometheus metrics.
+//
+// Trusted clients get exactly what CoreDNS would send without veil: veil
+// hands their request to the next plugin with the original response writer.
+package veil
+
+import (
+	"github.com/coredns/coredns/plugin"
+)
+
+const pluginName = "veil"
+
+// Veil is the plugin handler for one server block. All fields are set by
+// setup and never changed afterwards, so ServeDNS needs no locking.
+type Veil struct {
+	// Next is the next plugin in the chain.
+	Next plugin.Handler
+
+	zones    zoneSet   // zones veil guards, longest match wins
+	trusted  prefixSet // client networks that see the unmodified zone
+	transfer action    // what external AXFR/IXFR get: refuse or drop
+	anyUDP   action    // what external ANY over UDP gets
+	anyTCP   action    // what external ANY over TCP (and other stream transports) gets
+	logOnly  bool      // count and log, but change no answer
+
+	counters *counterCache // per server/view request counters, hot path
+	logs     *sampledLog   // at most one log line per reason per period
+}
+
+// Name implements plugin.Handler.
+func (v *Veil) Name() string { return pluginName }
