@@ -6,6 +6,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/miekg/dns"
+	ot "github.com/opentracing/opentracing-go"
 )
 
 // action is what veil does with an external request it has a policy for.
@@ -30,19 +31,19 @@ var actionNames = [...]string{actionPass: "pass", actionRefuse: "refuse", action
 func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	if len(r.Question) != 1 {
 		// The server rejects these before any plugin runs; never guess here.
-		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+		return v.next(ctx, w, r)
 	}
 	q := &r.Question[0]
 	zi := v.zones.match(q.Name)
 	if zi < 0 {
-		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+		return v.next(ctx, w, r)
 	}
 	counters := v.counters.get(ctx)
 	remote := w.RemoteAddr()
 	client, ok := clientAddr(remote)
 	if ok && v.trusted.contains(client) {
 		counters.requests[zi][classTrusted].Inc()
-		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+		return v.next(ctx, w, r)
 	}
 
 	var (
@@ -53,7 +54,7 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	case dns.TypeAXFR, dns.TypeIXFR:
 		if tsigVerified(w, r) {
 			counters.requests[zi][classTSIG].Inc()
-			return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+			return v.next(ctx, w, r)
 		}
 		rs, act = reasonAXFR, v.transfer
 		if q.Qtype == dns.TypeIXFR {
@@ -73,13 +74,13 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	}
 	counters.requests[zi][classExternal].Inc()
 	if act == actionPass {
-		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+		return v.next(ctx, w, r)
 	}
 
 	PolicyCount.WithLabelValues(counters.server, v.zones[zi], counters.view, reasonNames[rs], actionNames[act], modeLabel(v.logOnly)).Inc()
 	v.logs.event(rs, act, v.logOnly, client, q.Name, v.zones[zi])
 	if v.logOnly {
-		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+		return v.next(ctx, w, r)
 	}
 
 	switch act {
@@ -97,6 +98,19 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	// The answer is written (or deliberately not): tell the server not to
 	// write an error response of its own.
 	return dns.RcodeSuccess, nil
+}
+
+// next hands the request to the next plugin. plugin.NextOrFailure wraps the
+// writer in a 32-byte plugin-tracking writer on every hop, an allocation per
+// query; that writer only matters where it wraps the prometheus plugin's
+// recorder, which is never veil's writer since veil runs after prometheus.
+// So veil calls the next plugin directly, and goes through NextOrFailure
+// only when a trace span is active, so traces keep their per-plugin spans.
+func (v *Veil) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if v.Next == nil || ot.SpanFromContext(ctx) != nil {
+		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+	}
+	return v.Next.ServeDNS(ctx, w, r)
 }
 
 // tsigVerified reports whether r carries a TSIG record that the server

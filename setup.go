@@ -147,10 +147,8 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	}
 	if p.Addr().Is4In6() {
 		// Clients are matched as plain IPv4, so an IPv4-mapped network
-		// would never match; turn it into the IPv4 network it means.
-		if p.Bits() < 96 {
-			return netip.Prefix{}, fmt.Errorf("%q mixes IPv4-mapped and IPv6 space", s)
-		}
+		// would never match; turn it into the IPv4 network it means. A
+		// masked prefix is IPv4-mapped only if it is /96 or longer.
 		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 	}
 	return p, nil

@@ -1,11 +1,13 @@
 package veil
 
+import "strings"
+
 // zoneSet holds the lower-case, fully qualified zones veil guards.
 type zoneSet []string
 
 // match returns the index of the longest zone that qname is at or below, or
 // -1. Unlike plugin.Zones.Matches it does not allocate: it compares the
-// qname's tail to each zone byte by byte, ASCII case-insensitively, and
+// qname's tail to each zone case-insensitively, and
 // requires the match to start on an unescaped label boundary.
 func (zs zoneSet) match(qname string) int {
 	best, bestLen := -1, -1
@@ -28,10 +30,8 @@ func inZone(name, zone string) bool {
 		return false
 	}
 	start := len(name) - len(zone)
-	for i := 0; i < len(zone); i++ {
-		if lower(name[start+i]) != zone[i] {
-			return false
-		}
+	if !strings.EqualFold(name[start:], zone) {
+		return false
 	}
 	if start == 0 {
 		return true
@@ -46,11 +46,4 @@ func inZone(name, zone string) bool {
 		backslashes++
 	}
 	return backslashes%2 == 0
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + ('a' - 'A')
-	}
-	return c
 }

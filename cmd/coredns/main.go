@@ -5,8 +5,8 @@ package main
 import (
 	"log"
 
-	_ "github.com/coredns/coredns/core/plugin" // The standard CoreDNS plugin set.
 	"github.com/coredns/coredns/core/dnsserver"
+	_ "github.com/coredns/coredns/core/plugin" // The standard CoreDNS plugin set.
 	"github.com/coredns/coredns/coremain"
 
 	"github.com/veildns/veil"

@@ -1,0 +1,79 @@
+package veil
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+)
+
+type otherAddr string
+
+func (a otherAddr) Network() string { return "other" }
+func (a otherAddr) String() string  { return string(a) }
+
+func TestClientAddr(t *testing.T) {
+	tests := []struct {
+		name string
+		addr net.Addr
+		want string // "" for not readable
+	}{
+		{"udp v4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 53}, "192.0.2.1"},
+		{"tcp v6", &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 53}, "2001:db8::1"},
+		{"udp v4-mapped", &net.UDPAddr{IP: net.ParseIP("::ffff:192.0.2.1"), Port: 53}, "192.0.2.1"},
+		{"tcp link-local with zone", &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 53, Zone: "eth0"}, "fe80::1"},
+		{"other transport", otherAddr("[2001:db8::2%eth0]:443"), "2001:db8::2"},
+		{"other transport v4", otherAddr("198.51.100.1:443"), "198.51.100.1"},
+		{"unreadable", otherAddr("somewhere"), ""},
+		{"empty IP", &net.UDPAddr{}, ""},
+		{"nil", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := clientAddr(tc.addr)
+			if tc.want == "" {
+				if ok {
+					t.Fatalf("clientAddr = %v, want not readable", got)
+				}
+				return
+			}
+			if !ok || got != netip.MustParseAddr(tc.want) {
+				t.Fatalf("clientAddr = %v %v, want %s", got, ok, tc.want)
+			}
+		})
+	}
+}
+
+func TestPrefixSetContains(t *testing.T) {
+	ps := prefixSet{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}
+	for addr, want := range map[string]bool{
+		"192.0.2.255":      true,
+		"192.0.3.0":        false,
+		"2001:db8:ffff::1": true,
+		"2001:db9::1":      false,
+		"::ffff:192.0.2.1": false, // callers Unmap first; a mapped address is not IPv4
+	} {
+		if got := ps.contains(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("contains(%s) = %v, want %v", addr, got, want)
+		}
+	}
+	if ps.contains(netip.Addr{}) {
+		t.Error("the zero address must not be trusted")
+	}
+}
+
+func TestClientAddrDoesNotAllocate(t *testing.T) {
+	udp := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 53}
+	tcp := &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 53}
+	if n := testing.AllocsPerRun(100, func() { clientAddr(udp); clientAddr(tcp) }); n != 0 {
+		t.Errorf("clientAddr allocates %v times per call", n)
+	}
+}
+
+// An address veil cannot read is treated as external: a trusted list of
+// 0.0.0.0/0 and ::/0 still does not trust it.
+func TestUnreadableClientIsExternal(t *testing.T) {
+	_, ok := clientAddr(otherAddr("not-an-address"))
+	if ok {
+		t.Fatal("unreadable address reported as readable")
+	}
+}

@@ -1,0 +1,165 @@
+package veil
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/coredns/caddy"
+)
+
+func TestParseValid(t *testing.T) {
+	pfx := func(ss ...string) prefixSet {
+		var out prefixSet
+		for _, s := range ss {
+			out = append(out, netip.MustParsePrefix(s))
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		corefile string
+		zones    []string
+		trusted  prefixSet
+		transfer action
+		anyUDP   action
+		anyTCP   action
+		logOnly  bool
+	}{
+		{name: "defaults", corefile: "veil", zones: []string{"example.org."},
+			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+		{name: "empty block", corefile: "veil {\n}", zones: []string{"example.org."},
+			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+		{name: "zones from arguments", corefile: "veil example.org Sub.Example.org.", zones: []string{"example.org.", "sub.example.org."},
+			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+		{name: "trusted on several lines", corefile: "veil {\n trusted 10.0.0.0/8 192.0.2.1\n trusted 2001:db8::/32 ::1\n}", zones: []string{"example.org."},
+			trusted:  pfx("10.0.0.0/8", "192.0.2.1/32", "2001:db8::/32", "::1/128"),
+			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+		{name: "IPv4-mapped network becomes IPv4", corefile: "veil {\n trusted ::ffff:192.0.2.0/120 ::ffff:198.51.100.1 ::ffff:0:0/96\n}", zones: []string{"example.org."},
+			trusted:  pfx("192.0.2.0/24", "198.51.100.1/32", "0.0.0.0/0"),
+			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+		{name: "transfer drop", corefile: "veil {\n transfer drop\n}", zones: []string{"example.org."},
+			transfer: actionDrop, anyUDP: actionHINFO, anyTCP: actionHINFO},
+		{name: "transfer refuse", corefile: "veil {\n transfer refuse\n}", zones: []string{"example.org."},
+			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+		{name: "any refuse", corefile: "veil {\n any refuse\n}", zones: []string{"example.org."},
+			transfer: actionRefuse, anyUDP: actionRefuse, anyTCP: actionRefuse},
+		{name: "any drop", corefile: "veil {\n any drop\n}", zones: []string{"example.org."},
+			transfer: actionRefuse, anyUDP: actionDrop, anyTCP: actionDrop},
+		{name: "any pass", corefile: "veil {\n any pass\n}", zones: []string{"example.org."},
+			transfer: actionRefuse, anyUDP: actionPass, anyTCP: actionPass},
+		{name: "any hinfo tcp pass", corefile: "veil {\n any hinfo tcp pass\n}", zones: []string{"example.org."},
+			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionPass},
+		{name: "any drop tcp refuse", corefile: "veil {\n any drop tcp refuse\n}", zones: []string{"example.org."},
+			transfer: actionRefuse, anyUDP: actionDrop, anyTCP: actionRefuse},
+		{name: "log-only", corefile: "veil {\n log-only\n}", zones: []string{"example.org."},
+			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO, logOnly: true},
+		{name: "everything", corefile: "veil example.org {\n trusted 192.0.2.0/24\n transfer drop\n any refuse tcp hinfo\n log-only\n}", zones: []string{"example.org."},
+			trusted: pfx("192.0.2.0/24"), transfer: actionDrop, anyUDP: actionRefuse, anyTCP: actionHINFO, logOnly: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := caddy.NewTestController("dns", tc.corefile)
+			c.ServerBlockKeys = []string{"example.org.:53"}
+			v, err := parse(c)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			if !slices.Equal([]string(v.zones), tc.zones) {
+				t.Errorf("zones = %v, want %v", v.zones, tc.zones)
+			}
+			if !slices.Equal(v.trusted, tc.trusted) {
+				t.Errorf("trusted = %v, want %v", v.trusted, tc.trusted)
+			}
+			if v.transfer != tc.transfer || v.anyUDP != tc.anyUDP || v.anyTCP != tc.anyTCP || v.logOnly != tc.logOnly {
+				t.Errorf("transfer=%s any=%s/%s log-only=%v, want %s %s/%s %v",
+					actionNames[v.transfer], actionNames[v.anyUDP], actionNames[v.anyTCP], v.logOnly,
+					actionNames[tc.transfer], actionNames[tc.anyUDP], actionNames[tc.anyTCP], tc.logOnly)
+			}
+			if v.counters == nil || v.logs == nil {
+				t.Error("counters or log sampler not set up")
+			}
+		})
+	}
+}
+
+func TestParseReverseServerBlock(t *testing.T) {
+	c := caddy.NewTestController("dns", "veil")
+	c.ServerBlockKeys = []string{"10.0.0.0/24:53", "example.org:53"}
+	v, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0.0.10.in-addr.arpa.", "example.org."}
+	if !slices.Equal([]string(v.zones), want) {
+		t.Errorf("zones = %v, want %v", v.zones, want)
+	}
+}
+
+// Every error names the Corefile line, the option and what is allowed.
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		corefile string
+		line     int
+		want     string
+	}{
+		{"veil {\n foo\n}", 2, `unknown option "foo"; allowed: trusted, transfer, any, log-only`},
+		{"veil {\n trusted\n}", 2, "trusted: missing network; allowed: one or more addresses or CIDR networks"},
+		{"veil {\n trusted 10.0.0.0/33\n}", 2, `trusted: "10.0.0.0/33" is not an IP address or CIDR network; allowed: an address or CIDR network`},
+		{"veil {\n trusted not-an-ip\n}", 2, `trusted: "not-an-ip" is not an IP address or CIDR network`},
+		{"veil {\n trusted 10.0.0.1/8\n}", 2, `trusted: "10.0.0.1/8" has host bits set (did you mean 10.0.0.0/8?)`},
+		{"veil {\n trusted fe80::1%eth0\n}", 2, `trusted: "fe80::1%eth0" is not an IP address or CIDR network`},
+		{"veil {\n trusted 10.0.0.0/8\n\n trusted 300.1.1.1\n}", 4, `trusted: "300.1.1.1" is not an IP address`},
+		{"veil {\n transfer\n}", 2, `transfer: got ""; allowed: transfer refuse|drop`},
+		{"veil {\n transfer allow\n}", 2, `transfer: got "allow"; allowed: transfer refuse|drop`},
+		{"veil {\n transfer drop refuse\n}", 2, `transfer: got "drop refuse"; allowed: transfer refuse|drop`},
+		{"veil {\n any\n}", 2, `any: got ""; allowed: any MODE [tcp MODE], MODE one of hinfo, refuse, drop or pass`},
+		{"veil {\n any nxdomain\n}", 2, `any: unknown mode "nxdomain"; allowed: hinfo, refuse, drop or pass`},
+		{"veil {\n any hinfo tcp allow\n}", 2, `any: unknown tcp mode "allow"; allowed: hinfo, refuse, drop or pass`},
+		{"veil {\n any hinfo udp pass\n}", 2, `any: got "hinfo udp pass"; allowed: any MODE [tcp MODE]`},
+		{"veil {\n any hinfo tcp\n}", 2, `any: got "hinfo tcp"; allowed: any MODE [tcp MODE]`},
+		{"veil {\n log-only yes\n}", 2, `log-only: takes no arguments, got "yes"`},
+		{"veil {\n transfer drop\n transfer refuse\n}", 3, `option "transfer" given twice; give it once`},
+		{"veil {\n any drop\n any hinfo\n}", 3, `option "any" given twice; give it once`},
+		{"veil {\n log-only\n log-only\n}", 3, `option "log-only" given twice; give it once`},
+		{"veil\nveil", 2, "veil appears more than once in this server block; merge the two into one veil block"},
+		{"veil example.net", 1, `zone "example.net." is not served by this server block (example.org.); veil would never see its queries`},
+		{"veil a..b", 1, `zone "a..b" is not a domain name`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			c := caddy.NewTestController("dns", tc.corefile)
+			c.ServerBlockKeys = []string{"example.org.:53"}
+			_, err := parse(c)
+			if err == nil {
+				t.Fatalf("parse(%q) succeeded, want error %q", tc.corefile, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			line := "Testfile:" + string(rune('0'+tc.line)) + " "
+			if !strings.Contains(err.Error(), line) {
+				t.Errorf("error %q does not name line %d", err, tc.line)
+			}
+		})
+	}
+}
+
+// setup wraps parse errors with plugin.Error, which names the plugin.
+func TestSetupError(t *testing.T) {
+	c := caddy.NewTestController("dns", "veil {\n bogus\n}")
+	c.ServerBlockKeys = []string{"example.org.:53"}
+	err := setup(c)
+	if err == nil || !strings.HasPrefix(err.Error(), "plugin/veil: ") {
+		t.Fatalf("setup error = %v, want one starting with plugin/veil:", err)
+	}
+}
+
+func TestSetupRegistersHandler(t *testing.T) {
+	c := caddy.NewTestController("dns", "veil")
+	c.ServerBlockKeys = []string{"example.org.:53"}
+	if err := setup(c); err != nil {
+		t.Fatal(err)
+	}
+}
