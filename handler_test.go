@@ -106,8 +106,7 @@ func TestServeDNS(t *testing.T) {
 			next := &answerHandler{}
 			v := newTestVeil(t, corefile, next)
 			w := newTestWriter(t, tc.addr, tc.tcp)
-			switch tc.tsig {
-			case "bad":
+			if tc.tsig == "bad" {
 				w.tsigErr = dns.ErrSig
 			}
 			r := query(tc.qname, tc.qtype, !tc.noEDNS)

@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -160,11 +161,11 @@ func rawExchange(t *testing.T, network, ip, addr string, b []byte) [][]byte {
 	for range 1000 {
 		conn.SetReadDeadline(time.Now().Add(noAnswerWait))
 		var l [2]byte
-		if _, err := readFull(conn, l[:]); err != nil {
+		if _, err := io.ReadFull(conn, l[:]); err != nil {
 			return out
 		}
 		msg := make([]byte, int(l[0])<<8|int(l[1]))
-		if _, err := readFull(conn, msg); err != nil {
+		if _, err := io.ReadFull(conn, msg); err != nil {
 			return out
 		}
 		out = append(out, msg)
@@ -187,18 +188,6 @@ func rawExchange(t *testing.T, network, ip, addr string, b []byte) [][]byte {
 // noAnswerWait is how long rawExchange waits before it takes silence as no
 // answer. Loopback answers take microseconds, even under -race.
 const noAnswerWait = 300 * time.Millisecond
-
-func readFull(c net.Conn, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := c.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
 
 // scrape returns the metric families served at url.
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
