@@ -5,6 +5,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
+	"github.com/coredns/coredns/plugin/test"
+
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/miekg/dns"
@@ -282,5 +285,40 @@ func TestTsigVerified(t *testing.T) {
 	w.tsigErr = errors.New("bad signature")
 	if tsigVerified(w, r) {
 		t.Error("TSIG record that failed verification counted as verified")
+	}
+}
+
+// The same decisions through CoreDNS's own test writers (test.ResponseWriter
+// at 10.240.0.1, test.ResponseWriter6 at fe80::42:ff:feca:4c65), recorded
+// with dnstest.Recorder.
+func TestServeDNSCoreDNSWriters(t *testing.T) {
+	trusting := "veil {\n trusted 10.240.0.0/16 fe80::/10\n}"
+	tests := []struct {
+		name     string
+		corefile string
+		w        dns.ResponseWriter
+		qtype    uint16
+		rcode    int
+		passed   bool
+	}{
+		{"v4 external AXFR", "veil", &test.ResponseWriter{TCP: true}, dns.TypeAXFR, dns.RcodeRefused, false},
+		{"v6 external AXFR", "veil", &test.ResponseWriter6{ResponseWriter: test.ResponseWriter{TCP: true}}, dns.TypeAXFR, dns.RcodeRefused, false},
+		{"v4 trusted AXFR", trusting, &test.ResponseWriter{TCP: true}, dns.TypeAXFR, dns.RcodeSuccess, true},
+		{"v6 trusted AXFR", trusting, &test.ResponseWriter6{ResponseWriter: test.ResponseWriter{TCP: true}}, dns.TypeAXFR, dns.RcodeSuccess, true},
+		{"v4 external ANY", "veil", &test.ResponseWriter{}, dns.TypeANY, dns.RcodeSuccess, false},
+		{"v6 external A", "veil", &test.ResponseWriter6{}, dns.TypeA, dns.RcodeSuccess, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			next := &answerHandler{}
+			v := newTestVeil(t, tc.corefile, next)
+			rec := dnstest.NewRecorder(tc.w)
+			if _, err := v.ServeDNS(context.Background(), rec, query("example.org.", tc.qtype, true)); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Msg == nil || rec.Msg.Rcode != tc.rcode || (next.calls == 1) != tc.passed {
+				t.Fatalf("rcode %v, next called %d times; want %s and passed=%v", rec.Msg, next.calls, dns.RcodeToString[tc.rcode], tc.passed)
+			}
+		})
 	}
 }
