@@ -1,0 +1,41 @@
+// Package ratelimit is veil's enumeration limiter: it counts, per client
+// prefix, the responses that deny existence (NXDOMAIN, NODATA) and blocks a
+// prefix that denies too fast or too often, in a fixed table that never
+// grows and never forgets a heavy hitter.
+//
+// # Table
+//
+// The table is a preallocated array of 16-byte slots, grouped four to a
+// 64-byte cache line. A key (prefix, zone, transport) hashes to one line and
+// to two distinct slots in it, and is charged in both; its estimate is the
+// smaller of the two. This is a count-min sketch with two rows that share a
+// cache line: another key can only add to a slot, never take away, so a
+// collision can only overestimate a client's count, never underestimate it.
+// A full table does not fail open and a heavy hitter cannot be evicted: there
+// is no eviction. The cost is that an innocent key whose two slots are both
+// shared with heavy hitters is overestimated; with the default table that
+// needs thousands of concurrently active heavy prefixes.
+//
+// Each slot holds two 64-bit words, each updated with one compare-and-swap:
+//
+//   - the rate word, a leaky bucket: 28 bits of level in 1/256 denials and
+//     36 bits of time in milliseconds. The level drains at the tier's rate.
+//     A key trips when a denial takes its level over the burst; tripping sets
+//     the level to burst + rate x block, so the key stays over the burst, and
+//     blocked, for exactly the block time while the level drains.
+//   - the ratio word: 32 bits of window number, 16 bits of responses and 16
+//     bits of denials in the current window. A key counts in the ratio word
+//     of its first slot only, so a positive answer costs one
+//     compare-and-swap.
+//
+// # Tiers
+//
+// Every response charges several prefixes of the client address at once,
+// each with its own multiple of the limits: IPv4 /32 (x1) and /24 (x4),
+// IPv6 /64 (x1), /56 (x4) and /48 (x16). Spraying source addresses inside a
+// prefix (massdns --rand-src-ipv6) still lands in one budget. The ratio rule
+// applies to the first tier of each family, the client.
+//
+// The package knows nothing of DNS: the caller says whether a response was a
+// denial, and passes the time in.
+package ratelimit

@@ -1,0 +1,283 @@
+package ratelimit
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Limiter is a fixed-size, lock-free enumeration limiter. All methods are
+// safe for concurrent use and do not allocate.
+type Limiter struct {
+	cfg   Config
+	words []uint64 // the table: lines of 4 slots x 2 words, 64-byte aligned
+	lines uint64   // number of lines, a power of two
+	seed  [2]uint64
+
+	burst      [NumTiers]uint64  // level units
+	blockLevel [NumTiers]uint64  // level units set on a trip
+	drain      [NumTiers]float64 // level units drained per millisecond
+	windowMs   uint64
+	minCount   uint64
+	ratio1024  uint64 // Ratio x 1024
+
+	epoch time.Time
+}
+
+// New returns a limiter with a preallocated table of cfg.Slots slots
+// (rounded up to a power of two, at least 4).
+func New(cfg Config) (*Limiter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	lines := uint64(1)
+	for lines*4 < uint64(cfg.Slots) {
+		lines <<= 1
+	}
+	l := &Limiter{cfg: cfg, lines: lines, epoch: time.Now()}
+	l.cfg.Slots = int(lines * 4)
+	// 8 words a line, plus 7 so the first line can start on 64 bytes.
+	raw := make([]uint64, lines*8+7)
+	off := 0
+	for uintptr(unsafe.Pointer(&raw[off]))%64 != 0 {
+		off++
+	}
+	l.words = raw[off : off+int(lines*8)]
+	var s [16]byte
+	if _, err := rand.Read(s[:]); err != nil {
+		return nil, err
+	}
+	l.seed = [2]uint64{binary.LittleEndian.Uint64(s[:8]), binary.LittleEndian.Uint64(s[8:])}
+	for t := range NumTiers {
+		m := tierMultiplier[t]
+		l.burst[t] = uint64(cfg.Burst * m * levelScale)
+		l.blockLevel[t] = uint64((cfg.Burst + cfg.Rate*cfg.Block.Seconds()) * m * levelScale)
+		l.drain[t] = cfg.Rate * m * levelScale / 1000
+	}
+	l.windowMs = uint64(cfg.Window.Milliseconds())
+	l.minCount = uint64(cfg.MinCount)
+	l.ratio1024 = uint64(cfg.Ratio * 1024)
+	return l, nil
+}
+
+// Config returns the limiter's configuration, with Slots as allocated.
+func (l *Limiter) Config() Config { return l.cfg }
+
+// Now returns the limiter's clock reading for t, in milliseconds since the
+// limiter was made. Callers pass it to Blocked and Observe; tests pass any
+// increasing values.
+func (l *Limiter) Now(t time.Time) int64 { return t.Sub(l.epoch).Milliseconds() }
+
+// Key identifies what is counted: a client address (tiers are derived from
+// it), the zone index and whether the transport is a stream (TCP), which is
+// counted apart from UDP since its source address cannot be spoofed.
+type Key struct {
+	Addr   netip.Addr
+	Zone   uint16
+	Stream bool
+}
+
+// Probe holds the table positions of one key for every tier of its
+// address family, so a query hashes once for Blocked and Observe.
+type Probe struct {
+	n     int
+	tiers [3]Tier
+	slots [3][2]uint64 // per tier, the indexes of the two rate words
+}
+
+// Probe fills p with k's table positions. It does not touch the table.
+func (l *Limiter) Probe(k Key, p *Probe) {
+	ts := tiersOf(k.Addr)
+	hi, lo := addrWords(k.Addr)
+	meta := uint64(k.Zone) << 16
+	if k.Stream {
+		meta |= 1
+	}
+	for i, t := range ts {
+		m := tierMask[t]
+		h := mix((hi&m[0])^l.seed[0], (lo&m[1])^l.seed[1], meta|uint64(t)<<8)
+		line := (h & (l.lines - 1)) * 8
+		// Two distinct slots of the line's four: the first from two hash
+		// bits, the second one of the other three.
+		s1 := (h >> 32) & 3
+		s2 := (s1 + 1 + ((h>>40)&0xffff*3)>>16) & 3
+		p.tiers[i] = t
+		p.slots[i] = [2]uint64{line + s1*2, line + s2*2}
+	}
+	p.n = len(ts)
+}
+
+// mix is a seeded 128+64-bit to 64-bit hash (two rounds of the
+// multiply-xorshift finaliser from splitmix64/wyhash).
+func mix(a, b, c uint64) uint64 {
+	h1, l1 := bits.Mul64(a^0x9e3779b97f4a7c15, b^0xbf58476d1ce4e5b9)
+	h := h1 ^ l1 ^ c
+	h2, l2 := bits.Mul64(h^0x94d049bb133111eb, c^0x2545f4914f6cdd1d)
+	return h2 ^ l2
+}
+
+// level returns the rate word's level drained to now.
+func (l *Limiter) level(w uint64, t Tier, now uint64) uint64 {
+	lvl := w >> timeBits
+	if lvl == 0 {
+		return 0
+	}
+	elapsed := (now - w) & timeMask
+	d := uint64(float64(elapsed) * l.drain[t])
+	if d >= lvl {
+		return 0
+	}
+	return lvl - d
+}
+
+// Blocked reports whether k is blocked at time now, and by which tier
+// (NoTier if not). It only reads the table.
+func (l *Limiter) Blocked(k Key, now int64) (bool, Tier) {
+	var p Probe
+	l.Probe(k, &p)
+	return l.BlockedProbe(&p, now)
+}
+
+// BlockedProbe is Blocked for a key already probed.
+func (l *Limiter) BlockedProbe(p *Probe, now int64) (bool, Tier) {
+	n := uint64(now)
+	for i := range p.n {
+		t, s := p.tiers[i], p.slots[i]
+		if l.level(atomic.LoadUint64(&l.words[s[0]]), t, n) <= l.burst[t] {
+			continue
+		}
+		if l.level(atomic.LoadUint64(&l.words[s[1]]), t, n) > l.burst[t] {
+			return true, t
+		}
+	}
+	return false, NoTier
+}
+
+// Result is what Observe did.
+type Result struct {
+	// Tripped is the tier whose limit this response broke, or NoTier.
+	Tripped Tier
+	// ByRatio is set when the ratio rule, not the rate, tripped it.
+	ByRatio bool
+	// Collision is set when the key's two slots disagreed: another key has
+	// been charged in one of them, so the estimate is the other.
+	Collision bool
+}
+
+// Observe charges a response to k at time now: a denial to every tier's
+// rate bucket, and every response to the client tier's ratio window. A tier
+// trips when this denial takes it over its burst, or when the ratio rule
+// holds for the client tier; a tier that trips is blocked. A key that is
+// already blocked (veil in log-only mode still answers it) does not trip
+// again until its block has drained.
+func (l *Limiter) Observe(k Key, denial bool, now int64) Result {
+	var p Probe
+	l.Probe(k, &p)
+	return l.ObserveProbe(&p, denial, now)
+}
+
+// ObserveProbe is Observe for a key already probed.
+func (l *Limiter) ObserveProbe(p *Probe, denial bool, now int64) Result {
+	n := uint64(now) & timeMask
+	res := Result{Tripped: NoTier}
+	blocked := false // over a burst before this response: no new trip
+	if denial {
+		var levels [3]uint64
+		for i := range p.n {
+			t, s := p.tiers[i], p.slots[i]
+			la := l.addLevel(s[0], t, n, levelScale)
+			lb := l.addLevel(s[1], t, n, levelScale)
+			res.Collision = res.Collision || la != lb
+			levels[i] = min(la, lb)
+			blocked = blocked || levels[i]-levelScale > l.burst[t]
+		}
+		for i := range p.n {
+			if t := p.tiers[i]; !blocked && levels[i] > l.burst[t] {
+				l.block(p.slots[i][0], p.slots[i][1], t, n)
+				res.Tripped = t
+				blocked = true
+			}
+		}
+	}
+	if l.ratio1024 == 0 {
+		return res
+	}
+	// One ratio word per key, the first slot's: collisions add to both
+	// counts, and one compare-and-swap keeps positive answers cheap.
+	client, a, b := p.tiers[0], p.slots[0][0], p.slots[0][1]
+	total, denials := l.addRatio(a+1, n, denial)
+	if denial && !blocked && total >= l.minCount && denials*1024 >= l.ratio1024*total {
+		l.block(a, b, client, n)
+		res.Tripped, res.ByRatio = client, true
+	}
+	return res
+}
+
+// addLevel drains the rate word at i to now, adds units and returns the new
+// level.
+func (l *Limiter) addLevel(i uint64, t Tier, now, units uint64) uint64 {
+	for {
+		old := atomic.LoadUint64(&l.words[i])
+		lvl := min(l.level(old, t, now)+units, maxLevel)
+		if atomic.CompareAndSwapUint64(&l.words[i], old, lvl<<timeBits|now) {
+			return lvl
+		}
+	}
+}
+
+// block raises both slots of a key to the tier's blocked level, so the key
+// stays over its burst for the block time.
+func (l *Limiter) block(a, b uint64, t Tier, now uint64) {
+	for _, i := range [2]uint64{a, b} {
+		for {
+			old := atomic.LoadUint64(&l.words[i])
+			if l.level(old, t, now) >= l.blockLevel[t] {
+				break
+			}
+			if atomic.CompareAndSwapUint64(&l.words[i], old, l.blockLevel[t]<<timeBits|now) {
+				break
+			}
+		}
+	}
+}
+
+// addRatio counts a response in the ratio word at i for the current window
+// and returns the window's responses and denials.
+func (l *Limiter) addRatio(i, now uint64, denial bool) (total, denials uint64) {
+	win := (now / l.windowMs) & 0xffffffff
+	for {
+		old := atomic.LoadUint64(&l.words[i])
+		total, denials = old>>16&maxCount, old&maxCount
+		if old>>32 != win {
+			total, denials = 0, 0
+		}
+		total = min(total+1, maxCount)
+		if denial {
+			denials = min(denials+1, maxCount)
+		}
+		if atomic.CompareAndSwapUint64(&l.words[i], old, win<<32|total<<16|denials) {
+			return total, denials
+		}
+	}
+}
+
+// Occupancy returns how many slots hold state that still matters at now: a
+// rate level above zero or counts in the current ratio window.
+func (l *Limiter) Occupancy(now int64) (used, total int) {
+	n := uint64(now) & timeMask
+	win := (n / max(l.windowMs, 1)) & 0xffffffff
+	for i := 0; i < len(l.words); i += 2 {
+		rw, qw := atomic.LoadUint64(&l.words[i]), atomic.LoadUint64(&l.words[i+1])
+		// Tier does not matter for "above zero" except for the drain speed;
+		// use the slowest (client) drain so a slot counts as long as any
+		// tier could still need it.
+		if l.level(rw, TierV4Host, n) > 0 || (qw != 0 && qw>>32 == win) {
+			used++
+		}
+	}
+	return used, len(l.words) / 2
+}
