@@ -74,6 +74,9 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	}
 	counters.requests[zi][classExternal].Inc()
 	if act == actionPass {
+		if v.limit != nil && ok && !v.limit.exempt.contains(client) {
+			return v.limited(ctx, w, r, counters, zi, client, remote)
+		}
 		return v.next(ctx, w, r)
 	}
 

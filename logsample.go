@@ -6,9 +6,18 @@ import (
 	"time"
 
 	clog "github.com/coredns/coredns/plugin/pkg/log"
+
+	"github.com/veildns/veil/ratelimit"
 )
 
 var log = clog.NewWithPlugin(pluginName)
+
+// Log sampling keys beyond the policy reasons.
+const (
+	logLimited = int(numReasons) + iota // queries from blocked prefixes
+	logTrip                             // prefixes blocked
+	numLogKeys
+)
 
 // logPeriod is the shortest time between two log lines for the same reason.
 const logPeriod = 10 * time.Second
@@ -17,27 +26,60 @@ const logPeriod = 10 * time.Second
 // transfer or ANY attempts cannot flood the log. Each line says how many
 // events it stands for.
 type sampledLog struct {
-	next       [numReasons]atomic.Int64 // unix nanoseconds before which no line is written
-	suppressed [numReasons]atomic.Uint64
+	next       [numLogKeys]atomic.Int64 // unix nanoseconds before which no line is written
+	suppressed [numLogKeys]atomic.Uint64
 	now        func() time.Time
 }
 
 func newSampledLog() *sampledLog { return &sampledLog{now: time.Now} }
 
+// allow reports whether a line for key may be written now, and how many
+// events were suppressed since the previous line.
+func (s *sampledLog) allow(key int) (bool, uint64) {
+	now := s.now().UnixNano()
+	next := s.next[key].Load()
+	if now < next || !s.next[key].CompareAndSwap(next, now+int64(logPeriod)) {
+		s.suppressed[key].Add(1)
+		return false, 0
+	}
+	return true, s.suppressed[key].Swap(0)
+}
+
 // event records one policy action and logs it if the reason's period has
 // passed.
 func (s *sampledLog) event(rs reason, act action, logOnly bool, client netip.Addr, qname, zone string) {
-	now := s.now().UnixNano()
-	next := s.next[rs].Load()
-	if now < next || !s.next[rs].CompareAndSwap(next, now+int64(logPeriod)) {
-		s.suppressed[rs].Add(1)
+	ok, more := s.allow(int(rs))
+	if !ok {
 		return
 	}
-	more := s.suppressed[rs].Swap(0)
 	verb := actionNames[act]
 	if logOnly {
 		verb = "would " + verb + " (log-only)"
 	}
 	log.Infof("%s %s %q for zone %s from %s (%d more %s requests since the previous line)",
 		verb, reasonNames[rs], qname, zone, client, more, reasonNames[rs])
+}
+
+// limitedEvent records a query from a blocked prefix.
+func (s *sampledLog) limitedEvent(act limitAction, client netip.Addr, qname, zone string) {
+	ok, more := s.allow(logLimited)
+	if !ok {
+		return
+	}
+	log.Infof("limited (%s) %q for zone %s from %s, a blocked prefix (%d more limited queries since the previous line)",
+		limitActionNames[act], qname, zone, client, more)
+}
+
+// tripEvent records a prefix the limiter blocked.
+func (s *sampledLog) tripEvent(tier ratelimit.Tier, rule string, client netip.Addr, qname, zone string, block time.Duration, logOnly bool) {
+	ok, more := s.allow(logTrip)
+	if !ok {
+		return
+	}
+	verb := "blocking"
+	if logOnly {
+		verb = "would block (log-only)"
+	}
+	log.Warningf("%s prefix %s tier of %s for %s in zone %s: too many denials (%s rule, last name %q) (%d more prefixes since the previous line)",
+		verb, tier, client, block, zone, rule, qname, more)
 }

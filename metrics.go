@@ -33,6 +33,35 @@ var (
 		Name:      "policy_actions_total",
 		Help:      "Counter of external requests veil refused, dropped or answered itself, by reason and action.",
 	}, []string{"server", "zone", "view", "reason", "action", "mode"})
+
+	// LimitedCount counts queries from blocked prefixes by action: slip
+	// (UDP, empty TC=1 answer), drop (UDP), refuse (TCP, REFUSED with EDE 15)
+	// or log_only (counted and answered as usual).
+	LimitedCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "limited_requests_total",
+		Help:      "Counter of queries from prefixes the enumeration limiter blocked, by action.",
+	}, []string{"server", "zone", "view", "action"})
+
+	// TripCount counts prefixes the limiter blocked, by tier (v4_32, v4_24,
+	// v6_64, v6_56, v6_48) and rule (rate or ratio).
+	TripCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "limiter_trips_total",
+		Help:      "Counter of client prefixes the enumeration limiter blocked, by prefix tier and rule.",
+	}, []string{"server", "zone", "view", "tier", "rule"})
+
+	// CollisionCount counts denials whose two table slots disagreed because
+	// another prefix shares one of them; many collisions mean the table is
+	// too small for the traffic.
+	CollisionCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "limiter_collisions_total",
+		Help:      "Counter of denials charged to limiter slots shared with another prefix.",
+	}, []string{"server", "zone", "view"})
 )
 
 // class is the client class of a request, the "class" label of RequestCount.
@@ -72,6 +101,8 @@ func modeLabel(logOnly bool) string {
 type serverCounters struct {
 	server, view string
 	requests     [][numClasses]prometheus.Counter
+	limited      [][numLimitActions]prometheus.Counter
+	collisions   []prometheus.Counter
 }
 
 // counterCache maps the (server, view) of a request to its counters without
@@ -79,13 +110,14 @@ type serverCounters struct {
 // is bounded by the Corefile: one per listener address and view that routes
 // to this server block. Lookups read an immutable slice; a new pair copies it.
 type counterCache struct {
-	zones []string
-	mu    sync.Mutex // serialises adding a pair
-	list  atomic.Pointer[[]*serverCounters]
+	zones  []string
+	limits bool       // the limiter is on: make its counters too
+	mu     sync.Mutex // serialises adding a pair
+	list   atomic.Pointer[[]*serverCounters]
 }
 
-func newCounterCache(zones []string) *counterCache {
-	return &counterCache{zones: zones}
+func newCounterCache(zones []string, limits bool) *counterCache {
+	return &counterCache{zones: zones, limits: limits}
 }
 
 // get returns the counters for the server and view in ctx.
@@ -113,10 +145,22 @@ func (cc *counterCache) add(server, view string) *serverCounters {
 			}
 		}
 	}
-	sc := &serverCounters{server: server, view: view, requests: make([][numClasses]prometheus.Counter, len(cc.zones))}
+	sc := &serverCounters{
+		server:     server,
+		view:       view,
+		requests:   make([][numClasses]prometheus.Counter, len(cc.zones)),
+		limited:    make([][numLimitActions]prometheus.Counter, len(cc.zones)),
+		collisions: make([]prometheus.Counter, len(cc.zones)),
+	}
 	for zi, zone := range cc.zones {
 		for c := range numClasses {
 			sc.requests[zi][c] = RequestCount.WithLabelValues(server, zone, view, classNames[c])
+		}
+		if cc.limits {
+			for a := range numLimitActions {
+				sc.limited[zi][a] = LimitedCount.WithLabelValues(server, zone, view, limitActionNames[a])
+			}
+			sc.collisions[zi] = CollisionCount.WithLabelValues(server, zone, view)
 		}
 	}
 	next := make([]*serverCounters, len(old), len(old)+1)

@@ -15,9 +15,16 @@ import (
 // veil's metric names and help texts pass promlint, as CoreDNS checks for
 // its own metrics in test/metric_naming_test.go.
 func TestMetricNamesLint(t *testing.T) {
-	// Make sure every vector has at least one series to gather.
-	v := newTestVeil(t, "veil", &answerHandler{})
+	// Make sure every metric has at least one series to gather: a policy
+	// action, a trip, a limited query, a collision is not needed (a
+	// counter vector with no series is not gathered), and the gauges.
+	v := newTestVeil(t, "veil {\n limit {\n rate 1\n burst 1\n ratio off\n }\n}", &zoneBackend{})
 	v.ServeDNS(context.Background(), newTestWriter(t, externalV4, true), query("example.org.", dns.TypeAXFR, true))
+	for range 4 {
+		v.ServeDNS(context.Background(), newTestWriter(t, externalV4, true), query("nope.example.org.", dns.TypeA, true))
+	}
+	limiterGauges.add(v)
+	defer limiterGauges.remove(v)
 
 	mfs, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {
@@ -44,9 +51,18 @@ func TestMetricNamesLint(t *testing.T) {
 			}
 		}
 	}
-	if found != 2 {
-		t.Errorf("found %d coredns_veil_ metric families, want 2", found)
+	if found != len(wantFamilies) {
+		t.Errorf("found %d coredns_veil_ metric families, want %d", found, len(wantFamilies))
 	}
 }
 
-var allowedLabels = map[string]bool{"server": true, "zone": true, "view": true, "class": true, "reason": true, "action": true, "mode": true}
+var wantFamilies = []string{
+	"coredns_veil_requests_total", "coredns_veil_policy_actions_total", "coredns_veil_limited_requests_total",
+	"coredns_veil_limiter_trips_total", "coredns_veil_limiter_collisions_total",
+	"coredns_veil_limiter_blocked_prefixes", "coredns_veil_limiter_table_slots",
+}
+
+var allowedLabels = map[string]bool{
+	"server": true, "zone": true, "view": true, "class": true, "reason": true, "action": true, "mode": true,
+	"tier": true, "rule": true, "state": true,
+}

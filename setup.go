@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/ratelimit"
 )
 
 func init() { plugin.Register(pluginName, setup) }
@@ -19,6 +22,10 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
+	if v.limit != nil {
+		c.OnStartup(func() error { limiterGauges.add(v); return nil })
+		c.OnShutdown(func() error { limiterGauges.remove(v); return nil })
+	}
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		v.Next = next
 		return v
@@ -27,7 +34,7 @@ func setup(c *caddy.Controller) error {
 }
 
 const (
-	allowedOptions = "trusted, transfer, any, log-only"
+	allowedOptions = "trusted, transfer, any, limit, log-only"
 	allowedAny     = "hinfo, refuse, drop or pass"
 )
 
@@ -57,7 +64,7 @@ func parse(c *caddy.Controller) (*Veil, error) {
 			args := c.RemainingArgs()
 			switch opt {
 			case "trusted":
-				prefixes, err := parseTrusted(c, args)
+				prefixes, err := parseNetworks(c, "trusted", args)
 				if err != nil {
 					return nil, err
 				}
@@ -76,6 +83,12 @@ func parse(c *caddy.Controller) (*Veil, error) {
 					return nil, err
 				}
 				v.anyUDP, v.anyTCP = udp, tcp
+			case "limit":
+				ls, err := parseLimit(c, args)
+				if err != nil {
+					return nil, err
+				}
+				v.limit = ls
 			case "log-only":
 				if len(args) != 0 {
 					return nil, c.Errf("log-only: takes no arguments, got %q", strings.Join(args, " "))
@@ -86,8 +99,21 @@ func parse(c *caddy.Controller) (*Veil, error) {
 			}
 		}
 	}
-	v.counters = newCounterCache(v.zones)
+	v.counters = newCounterCache(v.zones, v.limit != nil)
 	v.logs = newSampledLog()
+	v.now = time.Now
+	if v.limit != nil {
+		// One table per zone: all names of a zone share a client's budget.
+		v.limiters = make([]*ratelimit.Limiter, len(v.zones))
+		for i := range v.zones {
+			l, err := ratelimit.New(v.limit.cfg)
+			if err != nil {
+				return nil, c.Errf("limit: %v", err)
+			}
+			v.limiters[i] = l
+			v.trips = append(v.trips, new(tripRing))
+		}
+	}
 	return v, nil
 }
 
@@ -111,18 +137,18 @@ func parseZones(c *caddy.Controller) (zoneSet, error) {
 	return zoneSet(zones), nil
 }
 
-// parseTrusted parses addresses and CIDR networks. A bare address is a
-// single host (/32 or /128); a network with host bits set is an error, as it
-// usually hides a typo.
-func parseTrusted(c *caddy.Controller, args []string) ([]netip.Prefix, error) {
+// parseNetworks parses the addresses and CIDR networks of option opt. A
+// bare address is a single host (/32 or /128); a network with host bits set
+// is an error, as it usually hides a typo.
+func parseNetworks(c *caddy.Controller, opt string, args []string) ([]netip.Prefix, error) {
 	if len(args) == 0 {
-		return nil, c.Errf("trusted: missing network; allowed: one or more addresses or CIDR networks, such as 192.0.2.0/24 2001:db8::/32")
+		return nil, c.Errf("%s: missing network; allowed: one or more addresses or CIDR networks, such as 192.0.2.0/24 2001:db8::/32", opt)
 	}
 	out := make([]netip.Prefix, 0, len(args))
 	for _, a := range args {
 		p, err := parsePrefix(a)
 		if err != nil {
-			return nil, c.Errf("trusted: %v; allowed: an address or CIDR network, such as 192.0.2.0/24 or 2001:db8::1", err)
+			return nil, c.Errf("%s: %v; allowed: an address or CIDR network, such as 192.0.2.0/24 or 2001:db8::1", opt, err)
 		}
 		out = append(out, p)
 	}

@@ -104,7 +104,7 @@ func TestParseErrors(t *testing.T) {
 		line     int
 		want     string
 	}{
-		{"veil {\n foo\n}", 2, `unknown option "foo"; allowed: trusted, transfer, any, log-only`},
+		{"veil {\n foo\n}", 2, `unknown option "foo"; allowed: trusted, transfer, any, limit, log-only`},
 		{"veil {\n trusted\n}", 2, "trusted: missing network; allowed: one or more addresses or CIDR networks"},
 		{"veil {\n trusted 10.0.0.0/33\n}", 2, `trusted: "10.0.0.0/33" is not an IP address or CIDR network; allowed: an address or CIDR network`},
 		{"veil {\n trusted not-an-ip\n}", 2, `trusted: "not-an-ip" is not an IP address or CIDR network`},

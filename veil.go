@@ -8,7 +8,12 @@
 package veil
 
 import (
+	"sync/atomic"
+	"time"
+
 	"github.com/coredns/coredns/plugin"
+
+	"github.com/veildns/veil/ratelimit"
 )
 
 const pluginName = "veil"
@@ -28,6 +33,12 @@ type Veil struct {
 
 	counters *counterCache // per server/view request counters, hot path
 	logs     *sampledLog   // at most one log line per reason per period
+
+	limit    *limitSettings       // nil: the enumeration limiter is off
+	limiters []*ratelimit.Limiter // one table per zone, indexed like zones
+	trips    []*tripRing          // recent trips per zone, for the blocked-prefixes gauge
+	slips    atomic.Uint64        // blocked UDP queries seen, for the slip ratio
+	now      func() time.Time     // the clock; tests replace it
 }
 
 // Name implements plugin.Handler.

@@ -1,0 +1,140 @@
+package veil
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coredns/caddy"
+
+	"github.com/veildns/veil/ratelimit"
+)
+
+// limitSettings is the parsed "limit" block.
+type limitSettings struct {
+	cfg    ratelimit.Config
+	slip   uint64    // over UDP, 1 in slip blocked queries gets TC=1; 0 never
+	exempt prefixSet // never limited
+}
+
+const (
+	allowedLimitOptions = "rate, burst, ratio, block, slip, table, exempt"
+	defaultSlip         = 2
+)
+
+// parseLimit parses "limit" and its optional block:
+//
+//	limit {
+//	    rate DENIALS_PER_SECOND
+//	    burst DENIALS
+//	    ratio FRACTION MIN_RESPONSES WINDOW | ratio off
+//	    block DURATION
+//	    slip N
+//	    table SLOTS
+//	    exempt ADDRESS|CIDR...
+//	}
+func parseLimit(c *caddy.Controller, args []string) (*limitSettings, error) {
+	if len(args) != 0 {
+		return nil, c.Errf("limit: takes no arguments, got %q; put its settings in a block: limit { rate 20 }", strings.Join(args, " "))
+	}
+	ls := &limitSettings{cfg: ratelimit.DefaultConfig(), slip: defaultSlip}
+	// RemainingArgs stopped before a "{" on the limit line; without one,
+	// limit stands alone with the defaults. The block is walked by hand so
+	// the enclosing veil block's nesting stays as it is.
+	hasBlock := c.NextArg()
+	seen := map[string]bool{}
+	for hasBlock && c.Next() && c.Val() != "}" {
+		opt := c.Val()
+		args := c.RemainingArgs()
+		if slices.Contains(args, "}") || slices.Contains(args, "{") {
+			return nil, c.Errf("limit: put each option of the limit block on a line of its own, and the closing } on its own line")
+		}
+		if seen[opt] && opt != "exempt" {
+			return nil, c.Errf("limit: option %q given twice; give it once", opt)
+		}
+		seen[opt] = true
+		var err error
+		switch opt {
+		case "rate":
+			ls.cfg.Rate, err = oneFloat(c, opt, args, "a number of denials per second above 0, such as 20")
+		case "burst":
+			ls.cfg.Burst, err = oneFloat(c, opt, args, "a number of denials of at least 1, such as 100")
+		case "ratio":
+			err = parseRatio(c, args, &ls.cfg)
+		case "block":
+			ls.cfg.Block, err = oneDuration(c, opt, args, "a duration from 1s to 24h, such as 60s")
+		case "slip":
+			var n uint64
+			if len(args) == 1 {
+				n, err = strconv.ParseUint(args[0], 10, 8)
+			}
+			if len(args) != 1 || err != nil {
+				return nil, c.Errf("limit: slip: got %q; allowed: a whole number from 0 (never) to 255, such as 2 (every second blocked UDP query gets a truncated answer)", strings.Join(args, " "))
+			}
+			ls.slip = n
+		case "table":
+			var n uint64
+			if len(args) == 1 {
+				n, err = strconv.ParseUint(args[0], 10, 32)
+			}
+			if len(args) != 1 || err != nil || n < 4 {
+				return nil, c.Errf("limit: table: got %q; allowed: a number of slots (%d bytes each) from 4 to 1073741824, such as 262144", strings.Join(args, " "), ratelimit.SlotBytes)
+			}
+			ls.cfg.Slots = int(n)
+		case "exempt":
+			prefixes, perr := parseNetworks(c, "limit: exempt", args)
+			if perr != nil {
+				return nil, perr
+			}
+			ls.exempt = append(ls.exempt, prefixes...)
+		default:
+			return nil, c.Errf("limit: unknown option %q; allowed: %s", opt, allowedLimitOptions)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := ls.cfg.Validate(); err != nil {
+		return nil, c.Errf("limit: %v", err)
+	}
+	return ls, nil
+}
+
+func oneFloat(c *caddy.Controller, opt string, args []string, allowed string) (float64, error) {
+	if len(args) == 1 {
+		if f, err := strconv.ParseFloat(args[0], 64); err == nil && f > 0 {
+			return f, nil
+		}
+	}
+	return 0, c.Errf("limit: %s: got %q; allowed: %s", opt, strings.Join(args, " "), allowed)
+}
+
+func oneDuration(c *caddy.Controller, opt string, args []string, allowed string) (time.Duration, error) {
+	if len(args) == 1 {
+		if d, err := time.ParseDuration(args[0]); err == nil && d >= time.Second && d <= 24*time.Hour {
+			return d, nil
+		}
+	}
+	return 0, c.Errf("limit: %s: got %q; allowed: %s", opt, strings.Join(args, " "), allowed)
+}
+
+// parseRatio parses "ratio FRACTION MIN_RESPONSES WINDOW" or "ratio off".
+func parseRatio(c *caddy.Controller, args []string, cfg *ratelimit.Config) error {
+	if len(args) == 1 && args[0] == "off" {
+		cfg.Ratio = 0
+		return nil
+	}
+	bad := c.Errf("limit: ratio: got %q; allowed: ratio FRACTION MIN_RESPONSES WINDOW (such as ratio 0.8 40 30s: at least 80%% of at least 40 responses in 30s were denials) or ratio off", strings.Join(args, " "))
+	if len(args) != 3 {
+		return bad
+	}
+	f, err1 := strconv.ParseFloat(args[0], 64)
+	n, err2 := strconv.Atoi(args[1])
+	w, err3 := time.ParseDuration(args[2])
+	if err1 != nil || err2 != nil || err3 != nil || f <= 0 || f > 1 || n < 1 || n > 65535 || w < time.Second || w > 24*time.Hour {
+		return bad
+	}
+	cfg.Ratio, cfg.MinCount, cfg.Window = f, n, w
+	return nil
+}

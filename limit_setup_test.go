@@ -1,0 +1,99 @@
+package veil
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns/caddy"
+
+	"github.com/veildns/veil/ratelimit"
+)
+
+func TestParseLimit(t *testing.T) {
+	def := ratelimit.DefaultConfig()
+	tests := []struct {
+		name     string
+		corefile string
+		want     ratelimit.Config
+		slip     uint64
+		exempt   prefixSet
+	}{
+		{"bare limit", "veil {\n limit\n}", def, defaultSlip, nil},
+		{"empty block", "veil {\n limit {\n }\n}", def, defaultSlip, nil},
+		{"every option", "veil {\n trusted 192.0.2.1\n limit {\n rate 5.5\n burst 50\n ratio 0.9 100 1m\n block 5m\n slip 0\n table 1000\n exempt 198.51.100.0/24\n exempt 2001:db8::/32\n }\n log-only\n}",
+			ratelimit.Config{Rate: 5.5, Burst: 50, Ratio: 0.9, MinCount: 100, Window: time.Minute, Block: 5 * time.Minute, Slots: 1024},
+			0, prefixSet{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8::/32")}},
+		{"ratio off", "veil {\n limit {\n ratio off\n }\n}", func() ratelimit.Config { c := def; c.Ratio = 0; return c }(), defaultSlip, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := caddy.NewTestController("dns", tc.corefile)
+			c.ServerBlockKeys = []string{"example.org.:53"}
+			v, err := parse(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.limit == nil || len(v.limiters) != 1 || len(v.trips) != 1 {
+				t.Fatalf("limiter not set up: %+v", v.limit)
+			}
+			if got := v.limiters[0].Config(); got != tc.want {
+				t.Errorf("config = %+v, want %+v", got, tc.want)
+			}
+			if v.limit.slip != tc.slip || !slices.Equal(v.limit.exempt, tc.exempt) {
+				t.Errorf("slip %d exempt %v, want %d %v", v.limit.slip, v.limit.exempt, tc.slip, tc.exempt)
+			}
+		})
+	}
+	c := caddy.NewTestController("dns", "veil")
+	c.ServerBlockKeys = []string{"example.org.:53"}
+	if v, err := parse(c); err != nil || v.limit != nil || v.limiters != nil {
+		t.Errorf("without limit the limiter must be off: %v %v", v.limit, err)
+	}
+}
+
+func TestParseLimitErrors(t *testing.T) {
+	tests := []struct {
+		corefile string
+		line     int
+		want     string
+	}{
+		{"veil {\n limit 20\n}", 2, `limit: takes no arguments, got "20"; put its settings in a block`},
+		{"veil {\n limit {\n speed 3\n }\n}", 3, `limit: unknown option "speed"; allowed: rate, burst, ratio, block, slip, table, exempt`},
+		{"veil {\n limit {\n rate\n }\n}", 3, `limit: rate: got ""; allowed: a number of denials per second above 0`},
+		{"veil {\n limit {\n rate -1\n }\n}", 3, `limit: rate: got "-1"`},
+		{"veil {\n limit {\n burst 0\n }\n}", 3, `limit: burst: got "0"; allowed: a number of denials of at least 1`},
+		{"veil {\n limit {\n burst 0.5\n }\n}", 4, `limit: burst 0.5 must be at least 1`},
+		{"veil {\n limit {\n ratio 0.8 40\n }\n}", 3, `limit: ratio: got "0.8 40"; allowed: ratio FRACTION MIN_RESPONSES WINDOW`},
+		{"veil {\n limit {\n ratio 1.5 40 30s\n }\n}", 3, `limit: ratio: got "1.5 40 30s"`},
+		{"veil {\n limit {\n ratio 0.8 40 100ms\n }\n}", 3, `limit: ratio: got "0.8 40 100ms"`},
+		{"veil {\n limit {\n block forever\n }\n}", 3, `limit: block: got "forever"; allowed: a duration from 1s to 24h`},
+		{"veil {\n limit {\n block 48h\n }\n}", 3, `limit: block: got "48h"`},
+		{"veil {\n limit {\n slip 300\n }\n}", 3, `limit: slip: got "300"; allowed: a whole number from 0 (never) to 255`},
+		{"veil {\n limit {\n table 2\n }\n}", 3, `limit: table: got "2"; allowed: a number of slots (16 bytes each)`},
+		{"veil {\n limit {\n table lots\n }\n}", 3, `limit: table: got "lots"`},
+		{"veil {\n limit {\n exempt\n }\n}", 3, `limit: exempt: missing network`},
+		{"veil {\n limit {\n exempt 10.0.0.1/8\n }\n}", 3, `limit: exempt: "10.0.0.1/8" has host bits set`},
+		{"veil {\n limit {\n rate 1\n rate 2\n }\n}", 4, `limit: option "rate" given twice; give it once`},
+		{"veil {\n limit\n limit\n}", 3, `option "limit" given twice; give it once`},
+		{"veil {\n limit {\n rate 100000\n block 24h\n }\n}", 5, `limit: burst + rate x block is too large`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			c := caddy.NewTestController("dns", tc.corefile)
+			c.ServerBlockKeys = []string{"example.org.:53"}
+			_, err := parse(c)
+			if err == nil {
+				t.Fatalf("parse(%q) succeeded, want %q", tc.corefile, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			if line := "Testfile:" + string(rune('0'+tc.line)) + " "; !strings.Contains(err.Error(), line) {
+				t.Errorf("error %q does not name line %d", err, tc.line)
+			}
+		})
+	}
+}
