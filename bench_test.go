@@ -35,6 +35,9 @@ func exampleFile(b *testing.B) file.File {
 func BenchmarkServeDNS(b *testing.B) {
 	backend := exampleFile(b)
 	v := newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n}", backend)
+	vl := newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n limit\n}", backend)
+	startClock() // as the server's OnStartup does
+	b.Cleanup(stopClock)
 	cases := []struct {
 		name    string
 		handler plugin.Handler
@@ -44,6 +47,8 @@ func BenchmarkServeDNS(b *testing.B) {
 		{"veil+file/trusted", v, trustedV4},
 		{"veil+file/external", v, externalV4},
 		{"veil+file/external-v6", v, externalV6},
+		{"veil+limit+file/external", vl, externalV4},
+		{"veil+limit+file/external-v6", vl, externalV6},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -74,6 +79,9 @@ func BenchmarkVeilOnly(b *testing.B) {
 		return dns.RcodeSuccess, nil
 	})
 	v := newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n}", next)
+	vl := newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n limit\n}", next)
+	startClock() // as the server's OnStartup does
+	b.Cleanup(stopClock)
 	cases := []struct {
 		name    string
 		handler plugin.Handler
@@ -83,6 +91,8 @@ func BenchmarkVeilOnly(b *testing.B) {
 		{"veil/trusted", v, trustedV4},
 		{"veil/external", v, externalV4},
 		{"veil/external-v6", v, externalV6},
+		{"veil+limit/external", vl, externalV4},
+		{"veil+limit/external-v6", vl, externalV6},
 	}
 	for _, c := range cases {
 		w := newTestWriter(b, c.addr, false)

@@ -93,7 +93,7 @@ func (v *Veil) limited(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, co
 	lim := v.limiters[zi]
 	lw := limitWriterPool.Get().(*limitWriter)
 	lim.Probe(ratelimit.Key{Addr: client, Stream: stream}, &lw.probe)
-	now := lim.Now(v.now())
+	now := v.clock()
 	if blocked, _ := lim.BlockedProbe(&lw.probe, now); blocked {
 		act := limitRefuse
 		if !stream {

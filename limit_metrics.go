@@ -62,7 +62,7 @@ func (c *limiterCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for zi, zone := range v.zones {
 			lim := v.limiters[zi]
-			now := lim.Now(v.now())
+			now := v.clock()
 			active := v.trips[zi].active(now)
 			used, total := lim.Occupancy(now)
 			for _, sc := range *l {

@@ -38,12 +38,12 @@ func (z *zoneBackend) ServeDNS(_ context.Context, w dns.ResponseWriter, r *dns.M
 
 func (z *zoneBackend) Name() string { return "zone" }
 
-// fakeClock is a settable clock for the limiter.
-type fakeClock struct{ t time.Time }
+// fakeClock is a settable clock for the limiter, in milliseconds.
+type fakeClock struct{ ms int64 }
 
-func (c *fakeClock) now() time.Time          { return c.t }
-func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
-func newFakeClock(v *Veil) *fakeClock        { c := &fakeClock{t: time.Now()}; v.now = c.now; return c }
+func (c *fakeClock) now() int64              { return c.ms }
+func (c *fakeClock) advance(d time.Duration) { c.ms += d.Milliseconds() }
+func newFakeClock(v *Veil) *fakeClock        { c := &fakeClock{ms: 1000}; v.clock = c.now; return c }
 func limitVeil(t *testing.T, block string) *Veil {
 	t.Helper()
 	return newTestVeil(t, "veil {\n trusted 192.0.2.0/24\n"+block+"\n}", &zoneBackend{})
@@ -214,7 +214,7 @@ func TestLimitTripMetricAndGauge(t *testing.T) {
 	if n := testutil.CollectAndCount(limiterGauges); n != 3 {
 		t.Errorf("collector emitted %d series, want 3", n)
 	}
-	active := v.trips[0].active(v.limiters[0].Now(v.now()))
+	active := v.trips[0].active(v.clock())
 	if len(active) != 1 {
 		t.Errorf("blocked prefixes: %v, want one server with one block", active)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -23,8 +22,8 @@ func setup(c *caddy.Controller) error {
 		return plugin.Error(pluginName, err)
 	}
 	if v.limit != nil {
-		c.OnStartup(func() error { limiterGauges.add(v); return nil })
-		c.OnShutdown(func() error { limiterGauges.remove(v); return nil })
+		c.OnStartup(func() error { startClock(); limiterGauges.add(v); return nil })
+		c.OnShutdown(func() error { limiterGauges.remove(v); stopClock(); return nil })
 	}
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		v.Next = next
@@ -101,7 +100,7 @@ func parse(c *caddy.Controller) (*Veil, error) {
 	}
 	v.counters = newCounterCache(v.zones, v.limit != nil)
 	v.logs = newSampledLog()
-	v.now = time.Now
+	v.clock = coarseMillis
 	if v.limit != nil {
 		// One table per zone: all names of a zone share a client's budget.
 		v.limiters = make([]*ratelimit.Limiter, len(v.zones))

@@ -9,7 +9,6 @@ package veil
 
 import (
 	"sync/atomic"
-	"time"
 
 	"github.com/coredns/coredns/plugin"
 
@@ -38,7 +37,7 @@ type Veil struct {
 	limiters []*ratelimit.Limiter // one table per zone, indexed like zones
 	trips    []*tripRing          // recent trips per zone, for the blocked-prefixes gauge
 	slips    atomic.Uint64        // blocked UDP queries seen, for the slip ratio
-	now      func() time.Time     // the clock; tests replace it
+	clock    func() int64         // milliseconds, monotonic; tests replace it
 }
 
 // Name implements plugin.Handler.

@@ -6,12 +6,12 @@ import (
 	"math/bits"
 	"net/netip"
 	"sync/atomic"
-	"time"
 	"unsafe"
 )
 
 // Limiter is a fixed-size, lock-free enumeration limiter. All methods are
-// safe for concurrent use and do not allocate.
+// safe for concurrent use and do not allocate. Time is passed in as
+// milliseconds on any monotonic clock the caller keeps consistent.
 type Limiter struct {
 	cfg   Config
 	words []uint64 // the table: lines of 4 slots x 2 words, 64-byte aligned
@@ -24,8 +24,6 @@ type Limiter struct {
 	windowMs   uint64
 	minCount   uint64
 	ratio1024  uint64 // Ratio x 1024
-
-	epoch time.Time
 }
 
 // New returns a limiter with a preallocated table of cfg.Slots slots
@@ -38,7 +36,7 @@ func New(cfg Config) (*Limiter, error) {
 	for lines*4 < uint64(cfg.Slots) {
 		lines <<= 1
 	}
-	l := &Limiter{cfg: cfg, lines: lines, epoch: time.Now()}
+	l := &Limiter{cfg: cfg, lines: lines}
 	l.cfg.Slots = int(lines * 4)
 	// 8 words a line, plus 7 so the first line can start on 64 bytes.
 	raw := make([]uint64, lines*8+7)
@@ -67,11 +65,6 @@ func New(cfg Config) (*Limiter, error) {
 // Config returns the limiter's configuration, with Slots as allocated.
 func (l *Limiter) Config() Config { return l.cfg }
 
-// Now returns the limiter's clock reading for t, in milliseconds since the
-// limiter was made. Callers pass it to Blocked and Observe; tests pass any
-// increasing values.
-func (l *Limiter) Now(t time.Time) int64 { return t.Sub(l.epoch).Milliseconds() }
-
 // Key identifies what is counted: a client address (tiers are derived from
 // it), the zone index and whether the transport is a stream (TCP), which is
 // counted apart from UDP since its source address cannot be spoofed.
@@ -92,14 +85,13 @@ type Probe struct {
 // Probe fills p with k's table positions. It does not touch the table.
 func (l *Limiter) Probe(k Key, p *Probe) {
 	ts := tiersOf(k.Addr)
-	hi, lo := addrWords(k.Addr)
+	word := prefixWord(k.Addr)
 	meta := uint64(k.Zone) << 16
 	if k.Stream {
 		meta |= 1
 	}
 	for i, t := range ts {
-		m := tierMask[t]
-		h := mix((hi&m[0])^l.seed[0], (lo&m[1])^l.seed[1], meta|uint64(t)<<8)
+		h := mix(word&tierMask[t]^l.seed[0], meta|uint64(t)<<8^l.seed[1])
 		line := (h & (l.lines - 1)) * 8
 		// Two distinct slots of the line's four: the first from two hash
 		// bits, the second one of the other three.
@@ -111,13 +103,14 @@ func (l *Limiter) Probe(k Key, p *Probe) {
 	p.n = len(ts)
 }
 
-// mix is a seeded 128+64-bit to 64-bit hash (two rounds of the
-// multiply-xorshift finaliser from splitmix64/wyhash).
-func mix(a, b, c uint64) uint64 {
-	h1, l1 := bits.Mul64(a^0x9e3779b97f4a7c15, b^0xbf58476d1ce4e5b9)
-	h := h1 ^ l1 ^ c
-	h2, l2 := bits.Mul64(h^0x94d049bb133111eb, c^0x2545f4914f6cdd1d)
-	return h2 ^ l2
+// mix is a seeded 128-to-64-bit hash: one 64x64->128 multiply of the two
+// words, folded, then the splitmix64 finaliser.
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a^0x9e3779b97f4a7c15, b^0xbf58476d1ce4e5b9)
+	h := hi ^ lo
+	h ^= h >> 31
+	h *= 0x94d049bb133111eb
+	return h ^ h>>29
 }
 
 // level returns the rate word's level drained to now.

@@ -48,29 +48,26 @@ func tiersOf(addr netip.Addr) []Tier {
 	return v6Tiers
 }
 
-// tierMask holds each tier's prefix mask over the 16-byte form of an
-// address (IPv4 tiers count the 96 bits of the IPv4-mapped prefix).
-var tierMask = func() (m [NumTiers][2]uint64) {
+// tierMask holds each tier's prefix mask over prefixWord's 64 bits: every
+// tier is at most 64 bits long (IPv4 /32, IPv6 /64 and shorter).
+var tierMask = func() (m [NumTiers]uint64) {
 	for t := range NumTiers {
 		bits := tierBits[t]
 		if t <= TierV4Net {
-			bits += 96
+			bits += 32 // IPv4 sits in the low 32 bits
 		}
-		if bits >= 64 {
-			m[t] = [2]uint64{^uint64(0), ^(^uint64(0) >> (bits - 64))}
-		} else {
-			m[t] = [2]uint64{^(^uint64(0) >> bits), 0}
-		}
+		m[t] = ^(^uint64(0) >> bits)
 	}
 	return m
 }()
 
-// addrWords returns the 16-byte form of addr as two big-endian words.
-func addrWords(addr netip.Addr) (hi, lo uint64) {
+// prefixWord returns the 64 bits of addr that tiers are cut from: the IPv4
+// address, or the first half of an IPv6 address.
+func prefixWord(addr netip.Addr) uint64 {
 	if addr.Is4() {
 		b := addr.As4()
-		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))
+		return uint64(binary.BigEndian.Uint32(b[:]))
 	}
 	b := addr.As16()
-	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	return binary.BigEndian.Uint64(b[:8])
 }
