@@ -3,7 +3,6 @@ package veil
 import (
 	"net/netip"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -81,19 +80,6 @@ func TestParseLimitErrors(t *testing.T) {
 		{"veil {\n limit {\n rate 100000\n block 24h\n }\n}", 5, `limit: burst + rate x block is too large`},
 	}
 	for _, tc := range tests {
-		t.Run(tc.want, func(t *testing.T) {
-			c := caddy.NewTestController("dns", tc.corefile)
-			c.ServerBlockKeys = []string{"example.org.:53"}
-			_, err := parse(c)
-			if err == nil {
-				t.Fatalf("parse(%q) succeeded, want %q", tc.corefile, tc.want)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not contain %q", err, tc.want)
-			}
-			if line := "Testfile:" + string(rune('0'+tc.line)) + " "; !strings.Contains(err.Error(), line) {
-				t.Errorf("error %q does not name line %d", err, tc.line)
-			}
-		})
+		t.Run(tc.want, func(t *testing.T) { checkParseError(t, tc.corefile, tc.line, tc.want) })
 	}
 }

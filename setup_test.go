@@ -1,6 +1,7 @@
 package veil
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -128,21 +129,25 @@ func TestParseErrors(t *testing.T) {
 		{"veil a..b", 1, `zone "a..b" is not a domain name`},
 	}
 	for _, tc := range tests {
-		t.Run(tc.want, func(t *testing.T) {
-			c := caddy.NewTestController("dns", tc.corefile)
-			c.ServerBlockKeys = []string{"example.org.:53"}
-			_, err := parse(c)
-			if err == nil {
-				t.Fatalf("parse(%q) succeeded, want error %q", tc.corefile, tc.want)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not contain %q", err, tc.want)
-			}
-			line := "Testfile:" + string(rune('0'+tc.line)) + " "
-			if !strings.Contains(err.Error(), line) {
-				t.Errorf("error %q does not name line %d", err, tc.line)
-			}
-		})
+		t.Run(tc.want, func(t *testing.T) { checkParseError(t, tc.corefile, tc.line, tc.want) })
+	}
+}
+
+// checkParseError asserts that parsing corefile in a server block for
+// example.org fails with an error naming the line and containing want.
+func checkParseError(t *testing.T, corefile string, line int, want string) {
+	t.Helper()
+	c := caddy.NewTestController("dns", corefile)
+	c.ServerBlockKeys = []string{"example.org.:53"}
+	_, err := parse(c)
+	if err == nil {
+		t.Fatalf("parse(%q) succeeded, want error %q", corefile, want)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
+	if l := fmt.Sprintf("Testfile:%d ", line); !strings.Contains(err.Error(), l) {
+		t.Errorf("error %q does not name line %d", err, line)
 	}
 }
 
