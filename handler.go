@@ -27,7 +27,8 @@ var actionNames = [...]string{actionPass: "pass", actionRefuse: "refuse", action
 // next plugin with the original writer, so their answers are exactly what
 // CoreDNS without veil sends. External requests for zone transfers (AXFR,
 // IXFR, whatever the opcode or transport) and ANY queries get the configured
-// action; all other external requests pass on.
+// action; all other external requests pass on, through the enumeration
+// limiter (limit.go) when it is configured.
 func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	if len(r.Question) != 1 {
 		// The server rejects these before any plugin runs; never guess here.
