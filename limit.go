@@ -94,6 +94,13 @@ func (v *Veil) limited(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, co
 	lw := limitWriterPool.Get().(*limitWriter)
 	lim.Probe(ratelimit.Key{Addr: client, Stream: stream}, &lw.probe)
 	now := v.clock()
+	if stream {
+		// A TCP client whose UDP traffic is blocked is the scanner or the
+		// victim of a spoofer; its own TCP answers tell which, sooner.
+		var udp ratelimit.Probe
+		lim.Probe(ratelimit.Key{Addr: client}, &udp)
+		lw.probe.Suspect, _ = lim.BlockedProbe(&udp, now)
+	}
 	if blocked, _ := lim.BlockedProbe(&lw.probe, now); blocked {
 		act := limitRefuse
 		if !stream {

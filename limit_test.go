@@ -273,3 +273,40 @@ func edeCode(m *dns.Msg) int {
 }
 
 var _ plugin.Handler = (*zoneBackend)(nil)
+
+// A scanner blocked over UDP that falls back to TCP is blocked there after
+// a handful of denials, while a client that asks for names that exist over
+// TCP from the same (spoofed) address keeps its answers.
+func TestLimitTCPFallbackOfBlockedScanner(t *testing.T) {
+	v := limitVeil(t, " limit {\n rate 100\n burst 1000\n ratio 0.8 20 30s\n }")
+	newFakeClock(v)
+	scanner := "198.51.100.9:1"
+	for range 20 {
+		ask(t, v, scanner, false, "nope.example.org.")
+	}
+	if _, passed := ask(t, v, scanner, false, "www.example.org."); passed {
+		t.Fatal("UDP not blocked after 20 denials")
+	}
+	// The victim's real traffic over TCP: positive answers, never limited.
+	for i := range 50 {
+		if m, passed := ask(t, v, scanner, true, "www.example.org."); !passed || len(m.Answer) != 1 {
+			t.Fatalf("positive TCP query %d of a UDP-blocked address limited", i)
+		}
+	}
+	// The scanner over TCP: the ratio counts the 50 positives too, so
+	// denials must outweigh them: with 80 % that is 200 more; a fresh
+	// address shows the short path.
+	walker := "198.51.100.77:1"
+	for range 20 {
+		ask(t, v, walker, false, "nope.example.org.")
+	}
+	for i := range 5 {
+		if _, passed := ask(t, v, walker, true, "nope.example.org."); !passed {
+			t.Fatalf("TCP denial %d refused before the suspect minimum", i+1)
+		}
+	}
+	m, passed := ask(t, v, walker, true, "www.example.org.")
+	if passed || m == nil || m.Rcode != dns.RcodeRefused {
+		t.Fatalf("TCP fallback of a blocked scanner not refused after 5 denials: %v", m)
+	}
+}

@@ -36,7 +36,7 @@ func DefaultConfig() Config {
 		Rate:     20,
 		Burst:    100,
 		Ratio:    0.8,
-		MinCount: 40,
+		MinCount: 20,
 		Window:   30 * time.Second,
 		Block:    60 * time.Second,
 		Slots:    1 << 18,

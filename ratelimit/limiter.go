@@ -80,7 +80,19 @@ type Probe struct {
 	n     int
 	tiers [3]Tier
 	slots [3][2]uint64 // per tier, the indexes of the two rate words
+
+	// Suspect marks a key whose address is already blocked on the other
+	// transport: a TCP client whose UDP traffic tripped. Its ratio rule
+	// applies from SuspectMinCount responses, so a scanner that falls back
+	// to TCP after a block cannot trickle on below the usual minimum, while
+	// a real client whose address was spoofed, asking mostly for names that
+	// exist, is not affected.
+	Suspect bool
 }
+
+// SuspectMinCount is the ratio rule's minimum count for a Suspect key (or
+// the configured MinCount, if smaller).
+const SuspectMinCount = 5
 
 // Probe fills p with k's table positions. It does not touch the table.
 func (l *Limiter) Probe(k Key, p *Probe) {
@@ -101,6 +113,7 @@ func (l *Limiter) Probe(k Key, p *Probe) {
 		p.slots[i] = [2]uint64{line + s1*2, line + s2*2}
 	}
 	p.n = len(ts)
+	p.Suspect = false
 }
 
 // mix is a seeded 128-to-64-bit hash: one 64x64->128 multiply of the two
@@ -203,7 +216,11 @@ func (l *Limiter) ObserveProbe(p *Probe, denial bool, now int64) Result {
 	// counts, and one compare-and-swap keeps positive answers cheap.
 	client, a, b := p.tiers[0], p.slots[0][0], p.slots[0][1]
 	total, denials := l.addRatio(a+1, n, denial)
-	if denial && !blocked && total >= l.minCount && denials*1024 >= l.ratio1024*total {
+	minCount := l.minCount
+	if p.Suspect {
+		minCount = min(minCount, SuspectMinCount)
+	}
+	if denial && !blocked && total >= minCount && denials*1024 >= l.ratio1024*total {
 		l.block(a, b, client, n)
 		res.Tripped, res.ByRatio = client, true
 	}

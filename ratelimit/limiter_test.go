@@ -356,3 +356,35 @@ func TestSlotsRoundedUp(t *testing.T) {
 		t.Errorf("Occupancy total = %d", total)
 	}
 }
+
+// A TCP key whose UDP twin is blocked trips the ratio rule after
+// SuspectMinCount responses; without the mark it needs MinCount.
+func TestSuspectMinCount(t *testing.T) {
+	cfg := testConfig()
+	cfg.Burst, cfg.Ratio, cfg.MinCount = 1000, 0.8, 20
+	l := newLimiter(t, cfg)
+	k := Key{Addr: netip.MustParseAddr("192.0.2.1"), Stream: true}
+	var p Probe
+	for i := range SuspectMinCount {
+		l.Probe(k, &p)
+		p.Suspect = true
+		r := l.ObserveProbe(&p, true, 0)
+		if tripped := r.Tripped != NoTier; tripped != (i == SuspectMinCount-1) {
+			t.Fatalf("suspect denial %d: tripped=%v", i+1, tripped)
+		}
+	}
+	// A suspect that asks for names that exist is not blocked.
+	k2 := Key{Addr: netip.MustParseAddr("192.0.2.2"), Stream: true}
+	for i := range 200 {
+		l.Probe(k2, &p)
+		p.Suspect = true
+		if r := l.ObserveProbe(&p, i%10 == 0, 0); r.Tripped != NoTier {
+			t.Fatalf("suspect with 10%% denials tripped at %d", i)
+		}
+	}
+	// Probe clears the mark.
+	l.Probe(k, &p)
+	if p.Suspect {
+		t.Fatal("Probe left Suspect set")
+	}
+}
