@@ -219,6 +219,17 @@ func e2eStartServer(t *testing.T, bin, dir string) {
 	e2eWrite(t, externalZone, fmt.Sprintf(e2eZoneTemplate, e2eExternalAddr, nonce))
 	e2eWrite(t, corefile, fmt.Sprintf(e2eCorefileTemplate, trustedZone, externalZone))
 
+	e2eRunCoreDNS(t, bin, corefile, e2eReadyTimeout, func() error { return e2eProbe(nonce) },
+		fmt.Sprintf("free addresses %s, %s, %s", e2eTrustedAddr, e2eExternalAddr, e2eBaselineAddr))
+}
+
+// e2eRunCoreDNS starts bin with corefile (logging to coredns.log beside it)
+// and polls ready, at most 200 times within timeout, until it returns nil.
+// The process is killed and reaped in t.Cleanup; if the test failed its log
+// is printed. hint tells what start-up needs, for the failure message.
+func e2eRunCoreDNS(t *testing.T, bin, corefile string, timeout time.Duration, ready func() error, hint string) {
+	t.Helper()
+	dir := filepath.Dir(corefile)
 	logPath := filepath.Join(dir, "coredns.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -251,21 +262,21 @@ func e2eStartServer(t *testing.T, bin, dir string) {
 		}
 	})
 
-	deadline := time.Now().Add(e2eReadyTimeout)
+	deadline := time.Now().Add(timeout)
 	var lastErr error
 	for i := 0; i < 200 && time.Now().Before(deadline); i++ {
 		select {
 		case <-exited:
-			t.Fatalf("coredns exited before it was ready (%v); port 53 needs root or CAP_NET_BIND_SERVICE and free addresses %s, %s, %s. Log:\n%s",
-				waitErr, e2eTrustedAddr, e2eExternalAddr, e2eBaselineAddr, e2eTail(logPath, 50))
+			t.Fatalf("coredns exited before it was ready (%v); port 53 needs root or CAP_NET_BIND_SERVICE and %s. Log:\n%s",
+				waitErr, hint, e2eTail(logPath, 50))
 		default:
 		}
-		if lastErr = e2eProbe(nonce); lastErr == nil {
+		if lastErr = ready(); lastErr == nil {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("coredns not ready after %v: %v\nlog:\n%s", e2eReadyTimeout, lastErr, e2eTail(logPath, 50))
+	t.Fatalf("coredns not ready after %v: %v\nlog:\n%s", timeout, lastErr, e2eTail(logPath, 50))
 }
 
 // e2eProbe asks every listener, over UDP and TCP, for this run's nonce.
