@@ -65,16 +65,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -996,52 +993,7 @@ func enumProbe(addr, nonce string) error {
 // CoreDNS's request and response counters.
 func enumScrape(t *testing.T, addr string) e2eMetrics {
 	t.Helper()
-	client := &http.Client{Timeout: 5 * time.Second}
-	url := "http://" + addr + "/metrics"
-	var body []byte
-	var lastErr error
-	deadline := time.Now().Add(10 * time.Second)
-	for i := 0; i < 50 && time.Now().Before(deadline); i++ {
-		resp, err := client.Get(url)
-		if err == nil {
-			body, err = io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-			resp.Body.Close()
-			if err == nil && resp.StatusCode != http.StatusOK {
-				err = fmt.Errorf("status %s", resp.Status)
-			}
-		}
-		if lastErr = err; err == nil {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if lastErr != nil {
-		t.Fatalf("GET %s: %v", url, lastErr)
-	}
-	var m e2eMetrics
-	var text strings.Builder
-	for line := range strings.Lines(string(body)) {
-		if !strings.HasPrefix(line, "coredns_veil_") && !strings.HasPrefix(line, "coredns_dns_requests_total") &&
-			!strings.HasPrefix(line, "coredns_dns_responses_total") {
-			continue
-		}
-		text.WriteString(line)
-		sm := e2eSampleRE.FindStringSubmatch(strings.TrimSpace(line))
-		if sm == nil {
-			t.Fatalf("cannot parse metrics line %q", line)
-		}
-		v, err := strconv.ParseFloat(sm[3], 64)
-		if err != nil {
-			t.Fatalf("cannot parse value in metrics line %q: %v", line, err)
-		}
-		s := e2eSample{name: sm[1], labels: map[string]string{}, value: v}
-		for _, lm := range e2eLabelRE.FindAllStringSubmatch(sm[2], -1) {
-			s.labels[lm[1]] = lm[2]
-		}
-		m.samples = append(m.samples, s)
-	}
-	m.text = text.String()
-	return m
+	return e2eScrapeFrom(t, addr, "coredns_veil_", "coredns_dns_requests_total", "coredns_dns_responses_total")
 }
 
 // enumVeilLines returns the coredns_veil_ lines of a scrape for server, and

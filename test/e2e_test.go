@@ -527,8 +527,15 @@ var (
 // e2eScrape fetches /metrics and keeps the coredns_veil_ samples.
 func e2eScrape(t *testing.T) e2eMetrics {
 	t.Helper()
+	return e2eScrapeFrom(t, e2eMetricsAddr, "coredns_veil_")
+}
+
+// e2eScrapeFrom fetches /metrics from addr and keeps the samples whose
+// names start with one of prefixes.
+func e2eScrapeFrom(t *testing.T, addr string, prefixes ...string) e2eMetrics {
+	t.Helper()
 	client := &http.Client{Timeout: 5 * time.Second}
-	url := "http://" + e2eMetricsAddr + "/metrics"
+	url := "http://" + addr + "/metrics"
 	var body []byte
 	var lastErr error
 	deadline := time.Now().Add(10 * time.Second)
@@ -552,7 +559,7 @@ func e2eScrape(t *testing.T) e2eMetrics {
 	var m e2eMetrics
 	var text strings.Builder
 	for line := range strings.Lines(string(body)) {
-		if !strings.HasPrefix(line, "coredns_veil_") {
+		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(line, p) }) {
 			continue
 		}
 		text.WriteString(line)
