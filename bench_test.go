@@ -27,6 +27,18 @@ func exampleFile(b *testing.B) file.File {
 	return file.File{Zones: file.Zones{Z: map[string]*file.Zone{"example.org.": z}, Names: []string{"example.org."}}}
 }
 
+// benchVeils returns veil in front of next without and with the limiter,
+// trusting 192.0.2.0/24 and 2001:db8:1::/48, with the limiter's clock
+// running as the server's OnStartup runs it.
+func benchVeils(b *testing.B, next plugin.Handler) (plain, limited *Veil) {
+	b.Helper()
+	plain = newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n}", next)
+	limited = newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n limit\n}", next)
+	startClock()
+	b.Cleanup(stopClock)
+	return plain, limited
+}
+
 // BenchmarkServeDNS compares an A query answered by the file plugin alone
 // with the same query through veil first, from a trusted and an external
 // client. The difference is what veil adds on the pass-through path.
@@ -34,10 +46,7 @@ func exampleFile(b *testing.B) file.File {
 //	go test -run '^$' -bench BenchmarkServeDNS -benchmem -count 6 .
 func BenchmarkServeDNS(b *testing.B) {
 	backend := exampleFile(b)
-	v := newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n}", backend)
-	vl := newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n limit\n}", backend)
-	startClock() // as the server's OnStartup does
-	b.Cleanup(stopClock)
+	v, vl := benchVeils(b, backend)
 	cases := []struct {
 		name    string
 		handler plugin.Handler
@@ -78,10 +87,7 @@ func BenchmarkVeilOnly(b *testing.B) {
 		w.WriteMsg(reply)
 		return dns.RcodeSuccess, nil
 	})
-	v := newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n}", next)
-	vl := newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n limit\n}", next)
-	startClock() // as the server's OnStartup does
-	b.Cleanup(stopClock)
+	v, vl := benchVeils(b, next)
 	cases := []struct {
 		name    string
 		handler plugin.Handler

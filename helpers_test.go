@@ -74,13 +74,19 @@ func (h *answerHandler) ServeDNS(_ context.Context, w dns.ResponseWriter, r *dns
 
 func (h *answerHandler) Name() string { return "answer" }
 
+// parseExample parses a veil Corefile snippet as it would stand in a server
+// block for example.org on port 53.
+func parseExample(corefile string) (*Veil, error) {
+	c := caddy.NewTestController("dns", corefile)
+	c.ServerBlockKeys = []string{"example.org.:53"}
+	return parse(c)
+}
+
 // newTestVeil parses a Corefile snippet for a server block serving
 // example.org and wires the result in front of next.
 func newTestVeil(t testing.TB, corefile string, next plugin.Handler) *Veil {
 	t.Helper()
-	c := caddy.NewTestController("dns", corefile)
-	c.ServerBlockKeys = []string{"example.org.:53"}
-	v, err := parse(c)
+	v, err := parseExample(corefile)
 	if err != nil {
 		t.Fatalf("parse(%q): %v", corefile, err)
 	}

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns/caddy"
-
 	"github.com/veildns/veil/ratelimit"
 )
 
@@ -29,9 +27,7 @@ func TestParseLimit(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := caddy.NewTestController("dns", tc.corefile)
-			c.ServerBlockKeys = []string{"example.org.:53"}
-			v, err := parse(c)
+			v, err := parseExample(tc.corefile)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,9 +42,7 @@ func TestParseLimit(t *testing.T) {
 			}
 		})
 	}
-	c := caddy.NewTestController("dns", "veil")
-	c.ServerBlockKeys = []string{"example.org.:53"}
-	if v, err := parse(c); err != nil || v.limit != nil || v.limiters != nil {
+	if v, err := parseExample("veil"); err != nil || v.limit != nil || v.limiters != nil {
 		t.Errorf("without limit the limiter must be off: %v %v", v.limit, err)
 	}
 }

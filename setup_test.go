@@ -61,9 +61,7 @@ func TestParseValid(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := caddy.NewTestController("dns", tc.corefile)
-			c.ServerBlockKeys = []string{"example.org.:53"}
-			v, err := parse(c)
+			v, err := parseExample(tc.corefile)
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
@@ -137,9 +135,7 @@ func TestParseErrors(t *testing.T) {
 // example.org fails with an error naming the line and containing want.
 func checkParseError(t *testing.T, corefile string, line int, want string) {
 	t.Helper()
-	c := caddy.NewTestController("dns", corefile)
-	c.ServerBlockKeys = []string{"example.org.:53"}
-	_, err := parse(c)
+	_, err := parseExample(corefile)
 	if err == nil {
 		t.Fatalf("parse(%q) succeeded, want error %q", corefile, want)
 	}

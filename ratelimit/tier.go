@@ -37,9 +37,6 @@ func (t Tier) String() string {
 	return tierNames[t]
 }
 
-// TierNames lists every tier's String, for metric label documentation.
-func TierNames() []string { return tierNames[:] }
-
 // tiersOf returns the tiers that apply to addr. addr must be unmapped.
 func tiersOf(addr netip.Addr) []Tier {
 	if addr.Is4() {

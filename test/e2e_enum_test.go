@@ -971,22 +971,7 @@ func enumStartServer(t *testing.T, bin, dir string, z *enumZoneData, keyBase str
 
 // enumProbe asks a listener, over UDP and TCP, for this run's nonce.
 func enumProbe(addr, nonce string) error {
-	for _, network := range []string{"udp", "tcp"} {
-		c := &dns.Client{Net: network, Timeout: 300 * time.Millisecond}
-		m := new(dns.Msg)
-		m.SetQuestion(enumRunID+"."+enumZone+".", dns.TypeTXT)
-		r, _, err := c.Exchange(m, net.JoinHostPort(addr, enumPort))
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", network, addr, err)
-		}
-		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
-			return fmt.Errorf("%s %s: unexpected answer %v", network, addr, r)
-		}
-		if txt, ok := r.Answer[0].(*dns.TXT); !ok || len(txt.Txt) != 1 || txt.Txt[0] != nonce {
-			return fmt.Errorf("%s %s: answer %v is not this run's nonce %s (another server on this address?)", network, addr, r.Answer[0], nonce)
-		}
-	}
-	return nil
+	return e2eProbeNonce(net.JoinHostPort(addr, enumPort), enumRunID+"."+enumZone+".", nonce)
 }
 
 // enumScrape fetches /metrics from addr and keeps veil's samples and

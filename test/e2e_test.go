@@ -282,20 +282,30 @@ func e2eRunCoreDNS(t *testing.T, bin, corefile string, timeout time.Duration, re
 // e2eProbe asks every listener, over UDP and TCP, for this run's nonce.
 func e2eProbe(nonce string) error {
 	for _, addr := range []string{e2eTrustedAddr, e2eExternalAddr, e2eBaselineAddr} {
-		for _, network := range []string{"udp", "tcp"} {
-			c := &dns.Client{Net: network, Timeout: 300 * time.Millisecond}
-			m := new(dns.Msg)
-			m.SetQuestion("run-id."+e2eZone+".", dns.TypeTXT)
-			r, _, err := c.Exchange(m, net.JoinHostPort(addr, e2ePort))
-			if err != nil {
-				return fmt.Errorf("%s %s: %w", network, addr, err)
-			}
-			if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
-				return fmt.Errorf("%s %s: unexpected answer %v", network, addr, r)
-			}
-			if txt, ok := r.Answer[0].(*dns.TXT); !ok || len(txt.Txt) != 1 || txt.Txt[0] != nonce {
-				return fmt.Errorf("%s %s: answer %v is not this run's nonce %s (another server on this address?)", network, addr, r.Answer[0], nonce)
-			}
+		if err := e2eProbeNonce(net.JoinHostPort(addr, e2ePort), "run-id."+e2eZone+".", nonce); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// e2eProbeNonce asks addr, over UDP and TCP, for the TXT record qname and
+// checks it holds nonce, so a stale server on the same address cannot pass
+// for the one this run started.
+func e2eProbeNonce(addr, qname, nonce string) error {
+	for _, network := range []string{"udp", "tcp"} {
+		c := &dns.Client{Net: network, Timeout: 300 * time.Millisecond}
+		m := new(dns.Msg)
+		m.SetQuestion(qname, dns.TypeTXT)
+		r, _, err := c.Exchange(m, addr)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", network, addr, err)
+		}
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+			return fmt.Errorf("%s %s: unexpected answer %v", network, addr, r)
+		}
+		if txt, ok := r.Answer[0].(*dns.TXT); !ok || len(txt.Txt) != 1 || txt.Txt[0] != nonce {
+			return fmt.Errorf("%s %s: answer %v is not this run's nonce %s (another server on this address?)", network, addr, r.Answer[0], nonce)
 		}
 	}
 	return nil
