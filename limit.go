@@ -128,7 +128,9 @@ func (v *Veil) limited(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, co
 	lw.ResponseWriter, lw.v, lw.zi, lw.counters, lw.now = w, v, zi, counters, now
 	lw.client, lw.qname = client, r.Question[0].Name
 	rcode, err := v.next(ctx, lw, r)
-	*lw = limitWriter{}
+	// Drop the references a pooled writer would keep alive; the rest is
+	// overwritten by the next query.
+	lw.ResponseWriter, lw.v, lw.counters, lw.qname = nil, nil, nil, ""
 	limitWriterPool.Put(lw)
 	return rcode, err
 }

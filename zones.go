@@ -30,7 +30,9 @@ func inZone(name, zone string) bool {
 		return false
 	}
 	start := len(name) - len(zone)
-	if !strings.EqualFold(name[start:], zone) {
+	// Most names arrive in lower case: a plain comparison first, the
+	// case-folding one only for mixed case (DNS 0x20 randomisation).
+	if tail := name[start:]; tail != zone && !strings.EqualFold(tail, zone) {
 		return false
 	}
 	if start == 0 {

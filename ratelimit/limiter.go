@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"math"
 	"math/bits"
 	"net/netip"
 	"sync/atomic"
@@ -18,12 +19,17 @@ type Limiter struct {
 	lines uint64   // number of lines, a power of two
 	seed  [2]uint64
 
-	burst      [NumTiers]uint64  // level units
-	blockLevel [NumTiers]uint64  // level units set on a trip
-	drain      [NumTiers]float64 // level units drained per millisecond
-	windowMs   uint64
-	minCount   uint64
-	ratio1024  uint64 // Ratio x 1024
+	burst      [NumTiers]uint64 // level units
+	blockLevel [NumTiers]uint64 // level units set on a trip
+	// drainQ32 is the level units drained per millisecond in 32.32 fixed
+	// point, rounded up so that a whole number of denials refills exactly;
+	// over a day the rounding drains less than one level unit (1/256 of a
+	// denial) too many.
+	drainQ32  [NumTiers]uint64
+	windowMs  uint64
+	winRecip  uint64 // ceil(2^64 / windowMs): now/windowMs as a multiply
+	minCount  uint64
+	ratio1024 uint64 // Ratio x 1024
 }
 
 // New returns a limiter with a preallocated table of cfg.Slots slots
@@ -54,9 +60,10 @@ func New(cfg Config) (*Limiter, error) {
 		m := tierMultiplier[t]
 		l.burst[t] = uint64(cfg.Burst * m * levelScale)
 		l.blockLevel[t] = uint64((cfg.Burst + cfg.Rate*cfg.Block.Seconds()) * m * levelScale)
-		l.drain[t] = cfg.Rate * m * levelScale / 1000
+		l.drainQ32[t] = uint64(math.Ceil(cfg.Rate * m * levelScale / 1000 * (1 << 32)))
 	}
-	l.windowMs = uint64(cfg.Window.Milliseconds())
+	l.windowMs = uint64(max(cfg.Window.Milliseconds(), 1))
+	l.winRecip = ^uint64(0)/l.windowMs + 1
 	l.minCount = uint64(cfg.MinCount)
 	l.ratio1024 = uint64(cfg.Ratio * 1024)
 	return l, nil
@@ -133,11 +140,22 @@ func (l *Limiter) level(w uint64, t Tier, now uint64) uint64 {
 		return 0
 	}
 	elapsed := (now - w) & timeMask
-	d := uint64(float64(elapsed) * l.drain[t])
-	if d >= lvl {
-		return 0
+	hi, lo := bits.Mul64(elapsed, l.drainQ32[t])
+	if hi>>32 != 0 {
+		return 0 // drained more than 2^64 units: empty
 	}
-	return lvl - d
+	if d := hi<<32 | lo>>32; d < lvl {
+		return lvl - d
+	}
+	return 0
+}
+
+// window returns the ratio window that now falls in. The multiply by the
+// precomputed reciprocal is exact for 36-bit times and saves a division,
+// the most expensive instruction on the positive-answer path.
+func (l *Limiter) window(now uint64) uint64 {
+	hi, _ := bits.Mul64(now, l.winRecip)
+	return hi & 0xffffffff
 }
 
 // Blocked reports whether k is blocked at time now, and by which tier
@@ -255,13 +273,29 @@ func (l *Limiter) block(a, b uint64, t Tier, now uint64) {
 	}
 }
 
+// ratioAddMargin keeps the ratio word's 16-bit counts from carrying into the
+// window field when concurrent atomic adds race past the saturation check:
+// it bounds how many goroutines may add at once near saturation.
+const ratioAddMargin = 4096
+
 // addRatio counts a response in the ratio word at i for the current window
 // and returns the window's responses and denials.
 func (l *Limiter) addRatio(i, now uint64, denial bool) (total, denials uint64) {
-	win := (now / l.windowMs) & 0xffffffff
+	win := l.window(now)
 	for {
 		old := atomic.LoadUint64(&l.words[i])
 		total, denials = old>>16&maxCount, old&maxCount
+		if old>>32 == win && total < maxCount-ratioAddMargin {
+			// The window is current and far from saturation: one atomic
+			// add, which cannot fail, instead of a compare-and-swap loop
+			// that contends when many queries of one client arrive at once.
+			var inc uint64 = 1 << 16
+			if denial {
+				inc |= 1
+			}
+			w := atomic.AddUint64(&l.words[i], inc)
+			return w >> 16 & maxCount, w & maxCount
+		}
 		if old>>32 != win {
 			total, denials = 0, 0
 		}
@@ -279,7 +313,7 @@ func (l *Limiter) addRatio(i, now uint64, denial bool) (total, denials uint64) {
 // rate level above zero or counts in the current ratio window.
 func (l *Limiter) Occupancy(now int64) (used, total int) {
 	n := uint64(now) & timeMask
-	win := (n / max(l.windowMs, 1)) & 0xffffffff
+	win := l.window(n)
 	for i := 0; i < len(l.words); i += 2 {
 		rw, qw := atomic.LoadUint64(&l.words[i]), atomic.LoadUint64(&l.words[i+1])
 		// Tier does not matter for "above zero" except for the drain speed;
