@@ -75,8 +75,10 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	}
 	counters.requests[zi][classExternal].Inc()
 	if act == actionPass {
-		if v.limit != nil && ok && !v.limit.exempt.contains(client) {
-			return v.limited(ctx, w, r, counters, zi, client, remote)
+		limit := v.limit != nil && ok && !v.limit.exempt.contains(client)
+		filter := v.tokens[zi] != nil && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY)
+		if limit || filter {
+			return v.external(ctx, w, r, counters, zi, client, remote, limit, filter)
 		}
 		return v.next(ctx, w, r)
 	}

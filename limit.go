@@ -1,8 +1,6 @@
 package veil
 
 import (
-	"context"
-	"net"
 	"net/netip"
 	"sync"
 
@@ -24,34 +22,6 @@ const (
 )
 
 var limitActionNames = [numLimitActions]string{"slip", "drop", "refuse", "log_only"}
-
-// limitWriter wraps the writer of an external query the limiter watches. It
-// classifies the answer the backend wrote and charges it to the client's
-// prefixes. Writers are pooled, so a watched query allocates nothing.
-type limitWriter struct {
-	dns.ResponseWriter
-	v        *Veil
-	zi       int
-	counters *serverCounters
-	probe    ratelimit.Probe
-	now      int64
-	client   netip.Addr
-	qname    string
-}
-
-var limitWriterPool = sync.Pool{New: func() any { return new(limitWriter) }}
-
-// WriteMsg charges the answer and writes it unchanged.
-func (lw *limitWriter) WriteMsg(m *dns.Msg) error {
-	res := lw.v.limiters[lw.zi].ObserveProbe(&lw.probe, isDenial(m), lw.now)
-	if res.Collision {
-		lw.counters.collisions[lw.zi].Inc()
-	}
-	if res.Tripped != ratelimit.NoTier {
-		lw.v.tripped(lw.counters, lw.zi, res, lw.client, lw.qname, lw.now)
-	}
-	return lw.ResponseWriter.WriteMsg(m)
-}
 
 // isDenial reports whether m denies existence: NXDOMAIN, or NOERROR without
 // an answer to the question and with an SOA, NSEC or NSEC3 record in the
@@ -83,56 +53,6 @@ func isDenial(m *dns.Msg) bool {
 		}
 	}
 	return false
-}
-
-// limited runs an external query through the limiter: a blocked prefix gets
-// the block action, any other query goes on with a writer that charges its
-// answer.
-func (v *Veil) limited(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, counters *serverCounters, zi int, client netip.Addr, remote net.Addr) (int, error) {
-	stream := isStream(remote)
-	lim := v.limiters[zi]
-	lw := limitWriterPool.Get().(*limitWriter)
-	lim.Probe(ratelimit.Key{Addr: client, Stream: stream}, &lw.probe)
-	now := v.clock()
-	if stream {
-		// A TCP client whose UDP traffic is blocked is the scanner or the
-		// victim of a spoofer; its own TCP answers tell which, sooner.
-		var udp ratelimit.Probe
-		lim.Probe(ratelimit.Key{Addr: client}, &udp)
-		lw.probe.Suspect, _ = lim.BlockedProbe(&udp, now)
-	}
-	if blocked, _ := lim.BlockedProbe(&lw.probe, now); blocked {
-		act := limitRefuse
-		if !stream {
-			act = limitDrop
-			if v.limit.slip > 0 && v.slips.Add(1)%v.limit.slip == 0 {
-				act = limitSlip
-			}
-		}
-		if v.logOnly {
-			act = limitLogOnly
-		}
-		counters.limited[zi][act].Inc()
-		v.logs.limitedEvent(act, client, r.Question[0].Name, v.zones[zi])
-		if !v.logOnly {
-			limitWriterPool.Put(lw)
-			switch act {
-			case limitRefuse:
-				w.WriteMsg(refusal(r, dns.ExtendedErrorCodeBlocked))
-			case limitSlip:
-				w.WriteMsg(truncated(r))
-			}
-			return dns.RcodeSuccess, nil
-		}
-	}
-	lw.ResponseWriter, lw.v, lw.zi, lw.counters, lw.now = w, v, zi, counters, now
-	lw.client, lw.qname = client, r.Question[0].Name
-	rcode, err := v.next(ctx, lw, r)
-	// Drop the references a pooled writer would keep alive; the rest is
-	// overwritten by the next query.
-	lw.ResponseWriter, lw.v, lw.counters, lw.qname = nil, nil, nil, ""
-	limitWriterPool.Put(lw)
-	return rcode, err
 }
 
 // tripped records that a prefix was blocked.

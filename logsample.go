@@ -16,6 +16,8 @@ var log = clog.NewWithPlugin(pluginName)
 const (
 	logLimited = int(numReasons) + iota // queries from blocked prefixes
 	logTrip                             // prefixes blocked
+	logTokens                           // tokens hidden
+	logSigned                           // signed RRsets left with their tokens
 	numLogKeys
 )
 
@@ -82,4 +84,28 @@ func (s *sampledLog) tripEvent(tier ratelimit.Tier, rule string, client netip.Ad
 	}
 	log.Warningf("%s prefix %s tier of %s for %s in zone %s: too many denials (%s rule, last name %q) (%d more prefixes since the previous line)",
 		verb, tier, client, block, zone, rule, qname, more)
+}
+
+// tokenEvent records verification tokens hidden from an answer.
+func (s *sampledLog) tokenEvent(logOnly bool, client netip.Addr, qname, zone string, n int) {
+	ok, more := s.allow(logTokens)
+	if !ok {
+		return
+	}
+	verb := "hid"
+	if logOnly {
+		verb = "would hide (log-only)"
+	}
+	log.Infof("%s %d verification token(s) in the answer to %q for zone %s from %s (%d more answers since the previous line)",
+		verb, n, qname, zone, client, more)
+}
+
+// signedTokensEvent records a signed TXT RRset left whole.
+func (s *sampledLog) signedTokensEvent(zone string) {
+	ok, more := s.allow(logSigned)
+	if !ok {
+		return
+	}
+	log.Warningf("zone %s is signed: verification tokens in signed TXT RRsets are sent unchanged to DNSSEC-OK clients, since removing a record would fail validation (%d more answers since the previous line)",
+		zone, more)
 }

@@ -62,6 +62,27 @@ var (
 		Name:      "limiter_collisions_total",
 		Help:      "Counter of denials charged to limiter slots shared with another prefix.",
 	}, []string{"server", "zone", "view"})
+
+	// TokensHiddenCount counts verification-token TXT records taken out of
+	// answers to external clients, by vendor: a catalog id, "custom" for the
+	// operator's patterns or "generic" for the generic shapes. mode is
+	// "log_only" when veil only counted what it would have hidden.
+	TokensHiddenCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "tokens_hidden_total",
+		Help:      "Counter of verification-token TXT records hidden from external clients, by vendor.",
+	}, []string{"server", "zone", "view", "vendor", "mode"})
+
+	// TokensSignedCount counts answers to external clients that kept a
+	// token the policy hides because its TXT RRset was signed (an RRSIG in
+	// the answer): removing a record would fail DNSSEC validation.
+	TokensSignedCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "tokens_signed_unfiltered_total",
+		Help:      "Counter of answers whose signed TXT RRsets kept tokens the policy hides, so DNSSEC validation still succeeds.",
+	}, []string{"server", "zone", "view"})
 )
 
 // class is the client class of a request, the "class" label of RequestCount.
@@ -103,6 +124,7 @@ type serverCounters struct {
 	requests     [][numClasses]prometheus.Counter
 	limited      [][numLimitActions]prometheus.Counter
 	collisions   []prometheus.Counter
+	tokensSigned []prometheus.Counter
 }
 
 // counterCache maps the (server, view) of a request to its counters without
@@ -146,13 +168,15 @@ func (cc *counterCache) add(server, view string) *serverCounters {
 		}
 	}
 	sc := &serverCounters{
-		server:     server,
-		view:       view,
-		requests:   make([][numClasses]prometheus.Counter, len(cc.zones)),
-		limited:    make([][numLimitActions]prometheus.Counter, len(cc.zones)),
-		collisions: make([]prometheus.Counter, len(cc.zones)),
+		server:       server,
+		view:         view,
+		requests:     make([][numClasses]prometheus.Counter, len(cc.zones)),
+		limited:      make([][numLimitActions]prometheus.Counter, len(cc.zones)),
+		collisions:   make([]prometheus.Counter, len(cc.zones)),
+		tokensSigned: make([]prometheus.Counter, len(cc.zones)),
 	}
 	for zi, zone := range cc.zones {
+		sc.tokensSigned[zi] = TokensSignedCount.WithLabelValues(server, zone, view)
 		for c := range numClasses {
 			sc.requests[zi][c] = RequestCount.WithLabelValues(server, zone, view, classNames[c])
 		}

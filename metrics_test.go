@@ -25,6 +25,11 @@ func TestMetricNamesLint(t *testing.T) {
 	}
 	limiterGauges.add(v)
 	defer limiterGauges.remove(v)
+	// A hidden token, and the exposed-vendors gauge.
+	tv := newTokensVeil(t, "", tokensFile(t))
+	tv.ServeDNS(context.Background(), newTestWriter(t, externalV6, true), query("tokens.test.", dns.TypeTXT, true))
+	tokenGauges.add(tv)
+	defer tokenGauges.remove(tv)
 
 	mfs, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {
@@ -60,9 +65,10 @@ var wantFamilies = []string{
 	"coredns_veil_requests_total", "coredns_veil_policy_actions_total", "coredns_veil_limited_requests_total",
 	"coredns_veil_limiter_trips_total", "coredns_veil_limiter_collisions_total",
 	"coredns_veil_limiter_blocked_prefixes", "coredns_veil_limiter_table_slots",
+	"coredns_veil_tokens_hidden_total", "coredns_veil_tokens_signed_unfiltered_total", "coredns_veil_tokens_exposed",
 }
 
 var allowedLabels = map[string]bool{
 	"server": true, "zone": true, "view": true, "class": true, "reason": true, "action": true, "mode": true,
-	"tier": true, "rule": true, "state": true,
+	"tier": true, "rule": true, "state": true, "vendor": true,
 }

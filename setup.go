@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -25,6 +26,8 @@ func setup(c *caddy.Controller) error {
 		c.OnStartup(func() error { startClock(); limiterGauges.add(v); return nil })
 		c.OnShutdown(func() error { limiterGauges.remove(v); stopClock(); return nil })
 	}
+	c.OnStartup(func() error { v.logExposedTokens(); tokenGauges.add(v); return nil })
+	c.OnShutdown(func() error { tokenGauges.remove(v); return nil })
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		v.Next = next
 		return v
@@ -33,7 +36,7 @@ func setup(c *caddy.Controller) error {
 }
 
 const (
-	allowedOptions = "trusted, transfer, any, limit, log-only"
+	allowedOptions = "trusted, transfer, any, limit, tokens, log-only"
 	allowedAny     = "hinfo, refuse, drop or pass"
 )
 
@@ -41,6 +44,7 @@ const (
 // names the Corefile line (through c.Errf), the option and what is allowed.
 func parse(c *caddy.Controller) (*Veil, error) {
 	v := &Veil{transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO}
+	var tokenSets []*tokenSettings
 	blocks := 0
 	for c.Next() {
 		blocks++
@@ -56,7 +60,7 @@ func parse(c *caddy.Controller) (*Veil, error) {
 		seen := map[string]bool{}
 		for c.NextBlock() {
 			opt := c.Val()
-			if seen[opt] && opt != "trusted" {
+			if seen[opt] && opt != "trusted" && opt != "tokens" {
 				return nil, c.Errf("option %q given twice; give it once", opt)
 			}
 			seen[opt] = true
@@ -88,6 +92,12 @@ func parse(c *caddy.Controller) (*Veil, error) {
 					return nil, err
 				}
 				v.limit = ls
+			case "tokens":
+				ts, err := parseTokens(c, args, v.zones)
+				if err != nil {
+					return nil, err
+				}
+				tokenSets = append(tokenSets, ts)
 			case "log-only":
 				if len(args) != 0 {
 					return nil, c.Errf("log-only: takes no arguments, got %q", strings.Join(args, " "))
@@ -101,6 +111,12 @@ func parse(c *caddy.Controller) (*Veil, error) {
 	v.counters = newCounterCache(v.zones, v.limit != nil)
 	v.logs = newSampledLog()
 	v.clock = coarseMillis
+	v.wallClock = time.Now
+	pols, err := buildTokenPolicies(c, v.zones, tokenSets)
+	if err != nil {
+		return nil, err
+	}
+	v.tokens = pols
 	if v.limit != nil {
 		// One table per zone: all names of a zone share a client's budget.
 		v.limiters = make([]*ratelimit.Limiter, len(v.zones))

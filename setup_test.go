@@ -103,7 +103,7 @@ func TestParseErrors(t *testing.T) {
 		line     int
 		want     string
 	}{
-		{"veil {\n foo\n}", 2, `unknown option "foo"; allowed: trusted, transfer, any, limit, log-only`},
+		{"veil {\n foo\n}", 2, `unknown option "foo"; allowed: trusted, transfer, any, limit, tokens, log-only`},
 		{"veil {\n trusted\n}", 2, "trusted: missing network; allowed: one or more addresses or CIDR networks"},
 		{"veil {\n trusted 10.0.0.0/33\n}", 2, `trusted: "10.0.0.0/33" is not an IP address or CIDR network; allowed: an address or CIDR network`},
 		{"veil {\n trusted not-an-ip\n}", 2, `trusted: "not-an-ip" is not an IP address or CIDR network`},
@@ -125,6 +125,18 @@ func TestParseErrors(t *testing.T) {
 		{"veil\nveil", 2, "veil appears more than once in this server block; merge the two into one veil block"},
 		{"veil example.net", 1, `zone "example.net." is not served by this server block (example.org.); veil would never see its queries`},
 		{"veil a..b", 1, `zone "a..b" is not a domain name`},
+		{"veil {\n tokens example.net off\n}", 2, `tokens: "example.net" is not one of veil's zones (example.org.)`},
+		{"veil {\n tokens off {\n hide all\n }\n}", 2, `tokens: off takes no block`},
+		{"veil {\n tokens {\n hide\n }\n}", 3, `tokens: hide: missing vendor; allowed: one or more vendor ids`},
+		{"veil {\n tokens {\n hide nosuchvendor\n }\n}", 3, `tokens: hide: unknown vendor "nosuchvendor"; allowed: a vendor id from tokens/catalog.json`},
+		{"veil {\n tokens {\n reveal google until tomorrow\n }\n}", 3, `tokens: reveal: until "tomorrow" is not a date; allowed: YYYY-MM-DD`},
+		{"veil {\n tokens {\n hide google until 2026-12-31\n }\n}", 3, `tokens: hide: got "google until 2026-12-31"; allowed: reveal VENDOR...|all until DATE`},
+		{"veil {\n tokens {\n reveal google until\n }\n}", 3, `tokens: reveal: got "google until"`},
+		{"veil {\n tokens {\n hide github_pages\n }\n}", 3, `tokens: hide: "github_pages" records are pre-claim or ACME records that must stay public`},
+		{"veil {\n tokens {\n pattern (\n }\n}", 3, `tokens: pattern: "(": error parsing regexp`},
+		{"veil {\n tokens {\n pattern\n }\n}", 3, `tokens: pattern: missing regular expression`},
+		{"veil {\n tokens {\n show google\n }\n}", 3, `tokens: unknown option "show"; allowed: hide, reveal, pattern`},
+		{"veil {\n tokens {\n hide all }\n}", 3, `tokens: put each option of the tokens block on a line of its own`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) { checkParseError(t, tc.corefile, tc.line, tc.want) })

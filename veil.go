@@ -9,6 +9,7 @@ package veil
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/coredns/coredns/plugin"
 
@@ -38,6 +39,9 @@ type Veil struct {
 	trips    []*tripRing          // recent trips per zone, for the blocked-prefixes gauge
 	slips    atomic.Uint64        // blocked UDP queries seen, for the slip ratio
 	clock    func() int64         // milliseconds, monotonic; tests replace it
+
+	tokens    []*tokenPolicy   // per zone; nil: tokens are not filtered in that zone
+	wallClock func() time.Time // the time token dates are judged by; tests replace it
 }
 
 // Name implements plugin.Handler.

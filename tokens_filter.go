@@ -1,0 +1,257 @@
+package veil
+
+import (
+	"context"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/tokens"
+)
+
+// hiddenToken is one TXT record the filter takes out of a response.
+type hiddenToken struct {
+	rr        dns.RR
+	rule      int
+	dedicated bool
+}
+
+// filterTokens returns the response an external client gets for r: m with
+// the verification tokens the zone's policy hides taken out of every
+// section. When that leaves the question without an answer, the response
+// takes the shape the backend gives a name without the record: NODATA (the
+// name holds other data, or the token shared an RRset with records that
+// stay) or NXDOMAIN (the name held nothing but dedicated tokens, such as
+// _github-challenge-org), with the zone's SOA in the authority section. m is
+// never modified: a changed response is a copy.
+//
+// TXT RRsets that carry an RRSIG in the response are left whole, since
+// removing a record would make the signature fail validation; they are
+// counted in TokensSignedCount.
+func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
+	v, pol := ew.v, ew.v.tokens[ew.zi]
+	if !hasTXT(m) {
+		return m
+	}
+	now := v.wallClock()
+	var hidden []hiddenToken
+	signed := false
+	for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		for _, rr := range sec {
+			txt, ok := rr.(*dns.TXT)
+			if !ok {
+				continue
+			}
+			mt := pol.matcher.Classify(txt.Hdr.Name, txt.Txt)
+			if mt.Kind != tokens.Token || !pol.hidden(mt.Rule, txt.Txt, now) {
+				continue
+			}
+			if isSignedTXT(sec, txt.Hdr.Name) {
+				signed = true
+				continue
+			}
+			hidden = append(hidden, hiddenToken{rr: rr, rule: mt.Rule, dedicated: mt.Dedicated})
+		}
+	}
+	if signed {
+		ew.counters.tokensSigned[ew.zi].Inc()
+		v.logs.signedTokensEvent(v.zones[ew.zi])
+	}
+	if len(hidden) == 0 {
+		return m
+	}
+	rules := pol.matcher.Rules()
+	for _, h := range hidden {
+		TokensHiddenCount.WithLabelValues(ew.counters.server, v.zones[ew.zi], ew.counters.view, rules[h.rule].ID, modeLabel(v.logOnly)).Inc()
+	}
+	v.logs.tokenEvent(v.logOnly, ew.client, ew.req.Question[0].Name, v.zones[ew.zi], len(hidden))
+	if v.logOnly {
+		return m
+	}
+
+	out := m.Copy()
+	out.Answer = withoutHidden(out.Answer, m.Answer, hidden)
+	out.Ns = withoutHidden(out.Ns, m.Ns, hidden)
+	out.Extra = withoutHidden(out.Extra, m.Extra, hidden)
+	if len(ew.req.Question) != 1 {
+		return out
+	}
+	q := ew.req.Question[0]
+	target := finalTarget(m.Answer, q.Name)
+	if !answers(m.Answer, target, q.Qtype) || answers(out.Answer, target, q.Qtype) {
+		return out
+	}
+	// The question has lost its answer: shape the response as the backend
+	// shapes one for a name without the record.
+	if dedicatedOnly(m.Answer, target, hidden) {
+		out.Rcode = dns.RcodeNameError
+	}
+	out.Ns = out.Ns[:0]
+	if soa := ew.zoneSOA(m); soa != nil {
+		out.Ns = append(out.Ns, soa)
+	}
+	extra := out.Extra[:0]
+	for _, rr := range out.Extra {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			extra = append(extra, rr)
+		}
+	}
+	out.Extra = extra
+	return out
+}
+
+// hasTXT reports whether any section of m holds a TXT record.
+func hasTXT(m *dns.Msg) bool {
+	for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		for _, rr := range sec {
+			if rr.Header().Rrtype == dns.TypeTXT {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isSignedTXT reports whether the section holds an RRSIG over owner's TXT
+// RRset.
+func isSignedTXT(sec []dns.RR, owner string) bool {
+	for _, rr := range sec {
+		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == dns.TypeTXT && strings.EqualFold(sig.Hdr.Name, owner) {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutHidden returns copied (the section of the copy) without the
+// records whose originals in orig are hidden. Sections are compared by
+// position, since Copy keeps the order.
+func withoutHidden(copied, orig []dns.RR, hidden []hiddenToken) []dns.RR {
+	out := copied[:0]
+	for i, rr := range orig {
+		drop := false
+		for _, h := range hidden {
+			if h.rr == rr {
+				drop = true
+				break
+			}
+		}
+		if !drop {
+			out = append(out, copied[i])
+		}
+	}
+	return out
+}
+
+// finalTarget follows the CNAME chain from qname through the answer.
+func finalTarget(answer []dns.RR, qname string) string {
+	target := qname
+	for range len(answer) {
+		next := ""
+		for _, rr := range answer {
+			if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, target) {
+				next = c.Target
+				break
+			}
+		}
+		if next == "" {
+			break
+		}
+		target = next
+	}
+	return target
+}
+
+// answers reports whether answer holds a record of qtype (any type but
+// CNAME, for ANY) at target.
+func answers(answer []dns.RR, target string, qtype uint16) bool {
+	for _, rr := range answer {
+		h := rr.Header()
+		if !strings.EqualFold(h.Name, target) {
+			continue
+		}
+		if h.Rrtype == qtype || (qtype == dns.TypeANY && h.Rrtype != dns.TypeCNAME) {
+			return true
+		}
+	}
+	return false
+}
+
+// dedicatedOnly reports whether every record the answer held at target was
+// a hidden token recognised by its owner label alone: the name exists for
+// nothing but the token, so without it the name does not exist.
+func dedicatedOnly(answer []dns.RR, target string, hidden []hiddenToken) bool {
+	found := false
+	for _, rr := range answer {
+		if !strings.EqualFold(rr.Header().Name, target) || rr.Header().Rrtype == dns.TypeCNAME {
+			continue
+		}
+		ok := false
+		for _, h := range hidden {
+			if h.rr == rr {
+				ok = h.dedicated
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+		found = true
+	}
+	return found
+}
+
+// zoneSOA asks the next plugin for the SOA of the zone m's answer comes
+// from, the record the backend puts in the authority section of its own
+// negative answers. The zone apex is the owner of the NS records of m's
+// authority section (the file plugin adds them to positive answers), or
+// veil's zone.
+func (ew *externalWriter) zoneSOA(m *dns.Msg) dns.RR {
+	apex := ew.v.zones[ew.zi]
+	for _, rr := range m.Ns {
+		if rr.Header().Rrtype == dns.TypeNS || rr.Header().Rrtype == dns.TypeSOA {
+			apex = rr.Header().Name
+			break
+		}
+	}
+	req := new(dns.Msg)
+	req.SetQuestion(apex, dns.TypeSOA)
+	cw := &captureWriter{ResponseWriter: ew.ResponseWriter}
+	ctx := ew.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ew.v.next(ctx, cw, req)
+	if cw.msg == nil {
+		return nil
+	}
+	for _, rr := range cw.msg.Answer {
+		if rr.Header().Rrtype == dns.TypeSOA {
+			return rr
+		}
+	}
+	return nil
+}
+
+// captureWriter keeps the response of an internal query instead of sending
+// it.
+type captureWriter struct {
+	dns.ResponseWriter
+	msg *dns.Msg
+}
+
+// WriteMsg implements dns.ResponseWriter.
+func (cw *captureWriter) WriteMsg(m *dns.Msg) error {
+	cw.msg = m
+	return nil
+}
+
+// Write implements dns.ResponseWriter.
+func (cw *captureWriter) Write(b []byte) (int, error) {
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		return 0, err
+	}
+	cw.msg = m
+	return len(b), nil
+}

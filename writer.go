@@ -1,0 +1,115 @@
+package veil
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/ratelimit"
+)
+
+// externalWriter wraps the writer of an external query whose answer veil
+// looks at: it hides verification tokens (tokens_filter.go), then classifies
+// the answer and charges it to the client's prefixes (the enumeration
+// limiter), in that order, so an answer that became NXDOMAIN counts as a
+// denial. Writers are pooled, so a watched query allocates nothing unless
+// its answer changes.
+type externalWriter struct {
+	dns.ResponseWriter
+	v        *Veil
+	ctx      context.Context
+	req      *dns.Msg
+	zi       int
+	counters *serverCounters
+	client   netip.Addr
+
+	limit  bool // charge the limiter
+	tokens bool // filter tokens
+	probe  ratelimit.Probe
+	now    int64
+}
+
+var externalWriterPool = sync.Pool{New: func() any { return new(externalWriter) }}
+
+// WriteMsg filters and charges the answer, then writes it.
+func (ew *externalWriter) WriteMsg(m *dns.Msg) error {
+	if ew.tokens {
+		m = ew.filterTokens(m)
+	}
+	if ew.limit {
+		res := ew.v.limiters[ew.zi].ObserveProbe(&ew.probe, isDenial(m), ew.now)
+		if res.Collision {
+			ew.counters.collisions[ew.zi].Inc()
+		}
+		if res.Tripped != ratelimit.NoTier {
+			ew.v.tripped(ew.counters, ew.zi, res, ew.client, ew.req.Question[0].Name, ew.now)
+		}
+	}
+	return ew.ResponseWriter.WriteMsg(m)
+}
+
+// external runs an external query that veil passes on through the limiter
+// gate (a blocked prefix gets the block action) and on to the next plugin
+// with a writer that filters and charges its answer.
+func (v *Veil) external(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, counters *serverCounters, zi int, client netip.Addr, remote net.Addr, limit, filter bool) (int, error) {
+	ew := externalWriterPool.Get().(*externalWriter)
+	if limit {
+		if done := v.gate(w, r, counters, zi, client, remote, ew); done {
+			externalWriterPool.Put(ew)
+			return dns.RcodeSuccess, nil
+		}
+	}
+	ew.ResponseWriter, ew.v, ew.ctx, ew.req = w, v, ctx, r
+	ew.zi, ew.counters, ew.client = zi, counters, client
+	ew.limit, ew.tokens = limit, filter
+	rcode, err := v.next(ctx, ew, r)
+	// Drop the references a pooled writer would keep alive; the rest is
+	// overwritten by the next query.
+	ew.ResponseWriter, ew.v, ew.ctx, ew.req, ew.counters = nil, nil, nil, nil, nil
+	externalWriterPool.Put(ew)
+	return rcode, err
+}
+
+// gate probes the client's prefixes into ew and answers the query itself if
+// they are blocked, reporting whether it did.
+func (v *Veil) gate(w dns.ResponseWriter, r *dns.Msg, counters *serverCounters, zi int, client netip.Addr, remote net.Addr, ew *externalWriter) bool {
+	stream := isStream(remote)
+	lim := v.limiters[zi]
+	lim.Probe(ratelimit.Key{Addr: client, Stream: stream}, &ew.probe)
+	ew.now = v.clock()
+	if stream {
+		// A TCP client whose UDP traffic is blocked is the scanner or the
+		// victim of a spoofer; its own TCP answers tell which, sooner.
+		var udp ratelimit.Probe
+		lim.Probe(ratelimit.Key{Addr: client}, &udp)
+		ew.probe.Suspect, _ = lim.BlockedProbe(&udp, ew.now)
+	}
+	blocked, _ := lim.BlockedProbe(&ew.probe, ew.now)
+	if !blocked {
+		return false
+	}
+	act := limitRefuse
+	if !stream {
+		act = limitDrop
+		if v.limit.slip > 0 && v.slips.Add(1)%v.limit.slip == 0 {
+			act = limitSlip
+		}
+	}
+	if v.logOnly {
+		act = limitLogOnly
+	}
+	counters.limited[zi][act].Inc()
+	v.logs.limitedEvent(act, client, r.Question[0].Name, v.zones[zi])
+	switch act {
+	case limitLogOnly:
+		return false
+	case limitRefuse:
+		w.WriteMsg(refusal(r, dns.ExtendedErrorCodeBlocked))
+	case limitSlip:
+		w.WriteMsg(truncated(r))
+	}
+	return true
+}
