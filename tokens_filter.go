@@ -21,8 +21,9 @@ type hiddenToken struct {
 // section. When that leaves the question without an answer, the response
 // takes the shape the backend gives a name without the record: NODATA (the
 // name holds other data, or the token shared an RRset with records that
-// stay) or NXDOMAIN (the name held nothing but dedicated tokens, such as
-// _github-challenge-org), with the zone's SOA in the authority section. m is
+// stay) or NXDOMAIN (the name held nothing but dedicated tokens: a label
+// that names its vendor, such as _github-challenge-org, or any underscore
+// label), with the zone's SOA in the authority section. m is
 // never modified: a changed response is a copy.
 //
 // TXT RRsets that carry an RRSIG in the response are left whole, since
@@ -50,7 +51,10 @@ func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
 				signed = true
 				continue
 			}
-			hidden = append(hidden, hiddenToken{rr: rr, rule: mt.Rule, dedicated: mt.Dedicated})
+			// A token at an underscore label (RFC 8552) is as dedicated as
+			// one recognised by its label: nobody names a host that way.
+			dedicated := mt.Dedicated || strings.HasPrefix(txt.Hdr.Name, "_")
+			hidden = append(hidden, hiddenToken{rr: rr, rule: mt.Rule, dedicated: dedicated})
 		}
 	}
 	if signed {
