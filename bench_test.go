@@ -3,6 +3,7 @@ package veil
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin"
@@ -119,4 +120,73 @@ func BenchmarkVeilOnly(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkTokens measures the verification-token filter: an external TXT
+// query at an apex holding 20 TXT records (16 of test/testdata/tokens.zone
+// and 4 more; 14 are hidden by default), and an external A query, which the
+// filter must not touch, with the filter on and off. The file plugin alone
+// is the reference.
+//
+//	go test -run '^$' -bench BenchmarkTokens -benchmem -count 6 .
+func BenchmarkTokens(b *testing.B) {
+	text, err := os.ReadFile(tokensZoneFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	extra := "@ IN TXT \"keybase-site-verification=Bm9ieXdpZGdldHM\"\n" +
+		"@ IN TXT \"v=spf1 include:mailgun.org -all\"\n" +
+		"@ IN TXT \"our office is open 9-5\"\n" +
+		"@ IN TXT \"have-i-been-pwned-verification=8e1f2d3c4b5a69788796a5b4c3d2e1f0\"\n"
+	z, err := file.Parse(strings.NewReader(string(text)+extra), "tokens.test.", "bench", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	backend := file.File{Zones: file.Zones{Z: map[string]*file.Zone{"tokens.test.": z}, Names: []string{"tokens.test."}}}
+	on := newTokensVeil(b, "", backend)
+	off := newTokensVeil(b, "tokens off", backend)
+	if n := len(exchangeB(b, backend, "tokens.test.", dns.TypeTXT).Answer); n != 20 {
+		b.Fatalf("apex holds %d TXT records, want 20", n)
+	}
+	if n := len(exchangeB(b, on, "tokens.test.", dns.TypeTXT).Answer); n != 6 {
+		b.Fatalf("external apex TXT through veil: %d records, want 6", n)
+	}
+	cases := []struct {
+		name    string
+		handler plugin.Handler
+		addr    string
+		qname   string
+		qtype   uint16
+	}{
+		{"file/TXT-apex", backend, externalV4, "tokens.test.", dns.TypeTXT},
+		{"veil+file/TXT-apex/trusted", on, trustedV4, "tokens.test.", dns.TypeTXT},
+		{"veil+file/TXT-apex/external", on, externalV4, "tokens.test.", dns.TypeTXT},
+		{"veil-tokens-off+file/TXT-apex/external", off, externalV4, "tokens.test.", dns.TypeTXT},
+		{"file/A", backend, externalV4, "www.tokens.test.", dns.TypeA},
+		{"veil+file/A/external", on, externalV4, "www.tokens.test.", dns.TypeA},
+		{"veil-tokens-off+file/A/external", off, externalV4, "www.tokens.test.", dns.TypeA},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			w := newTestWriter(b, c.addr, false)
+			w.discard = true
+			r := query(c.qname, c.qtype, true)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				c.handler.ServeDNS(ctx, w, r)
+			}
+		})
+	}
+}
+
+// exchangeB sends one query from an external address through h.
+func exchangeB(b *testing.B, h plugin.Handler, name string, qtype uint16) *dns.Msg {
+	b.Helper()
+	w := newTestWriter(b, externalV4, false)
+	h.ServeDNS(context.Background(), w, query(name, qtype, true))
+	if len(w.msgs) != 1 {
+		b.Fatalf("%s: %d answers", name, len(w.msgs))
+	}
+	return w.msgs[0]
 }

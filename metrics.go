@@ -125,6 +125,27 @@ type serverCounters struct {
 	limited      [][numLimitActions]prometheus.Counter
 	collisions   []prometheus.Counter
 	tokensSigned []prometheus.Counter
+	tokensHidden sync.Map // tokenKey -> prometheus.Counter, made on first use
+}
+
+// tokenKey names one series of TokensHiddenCount within a serverCounters.
+// Vendor ids come from the catalog or are "custom" or "generic", so the
+// map is bounded by zones x catalog size x 2.
+type tokenKey struct {
+	zi      int
+	vendor  string
+	logOnly bool
+}
+
+// tokenCounter returns the TokensHiddenCount series for a zone and vendor.
+func (sc *serverCounters) tokenCounter(zi int, zone, vendor string, logOnly bool) prometheus.Counter {
+	k := tokenKey{zi, vendor, logOnly}
+	if c, ok := sc.tokensHidden.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c := TokensHiddenCount.WithLabelValues(sc.server, zone, sc.view, vendor, modeLabel(logOnly))
+	sc.tokensHidden.Store(k, c)
+	return c
 }
 
 // counterCache maps the (server, view) of a request to its counters without

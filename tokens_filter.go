@@ -9,9 +9,12 @@ import (
 	"github.com/veildns/veil/tokens"
 )
 
-// hiddenToken is one TXT record the filter takes out of a response.
+// hiddenToken is one TXT record the filter takes out of a response: the
+// record at position pos of section sec (0 answer, 1 authority, 2
+// additional).
 type hiddenToken struct {
 	rr        dns.RR
+	sec, pos  int
 	rule      int
 	dedicated bool
 }
@@ -35,10 +38,11 @@ func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
 		return m
 	}
 	now := v.wallClock()
-	var hidden []hiddenToken
+	var buf [24]hiddenToken
+	hidden := buf[:0]
 	signed := false
-	for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
-		for _, rr := range sec {
+	for si, sec := range [3][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		for pos, rr := range sec {
 			txt, ok := rr.(*dns.TXT)
 			if !ok {
 				continue
@@ -54,7 +58,7 @@ func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
 			// A token at an underscore label (RFC 8552) is as dedicated as
 			// one recognised by its label: nobody names a host that way.
 			dedicated := mt.Dedicated || strings.HasPrefix(txt.Hdr.Name, "_")
-			hidden = append(hidden, hiddenToken{rr: rr, rule: mt.Rule, dedicated: dedicated})
+			hidden = append(hidden, hiddenToken{rr: rr, sec: si, pos: pos, rule: mt.Rule, dedicated: dedicated})
 		}
 	}
 	if signed {
@@ -64,19 +68,21 @@ func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
 	if len(hidden) == 0 {
 		return m
 	}
-	rules := pol.matcher.Rules()
 	for _, h := range hidden {
-		TokensHiddenCount.WithLabelValues(ew.counters.server, v.zones[ew.zi], ew.counters.view, rules[h.rule].ID, modeLabel(v.logOnly)).Inc()
+		ew.counters.tokenCounter(ew.zi, v.zones[ew.zi], pol.matcher.Rules()[h.rule].ID, v.logOnly).Inc()
 	}
 	v.logs.tokenEvent(v.logOnly, ew.client, ew.req.Question[0].Name, v.zones[ew.zi], len(hidden))
 	if v.logOnly {
 		return m
 	}
 
-	out := m.Copy()
-	out.Answer = withoutHidden(out.Answer, m.Answer, hidden)
-	out.Ns = withoutHidden(out.Ns, m.Ns, hidden)
-	out.Extra = withoutHidden(out.Extra, m.Extra, hidden)
+	// A shallow copy with new sections: records are shared with m but
+	// never modified, so m (which the cache may hold) stays as it was.
+	out := new(dns.Msg)
+	*out = *m
+	out.Answer = withoutHidden(m.Answer, 0, hidden)
+	out.Ns = withoutHidden(m.Ns, 1, hidden)
+	out.Extra = withoutHidden(m.Extra, 2, hidden)
 	if len(ew.req.Question) != 1 {
 		return out
 	}
@@ -127,22 +133,23 @@ func isSignedTXT(sec []dns.RR, owner string) bool {
 	return false
 }
 
-// withoutHidden returns copied (the section of the copy) without the
-// records whose originals in orig are hidden. Sections are compared by
-// position, since Copy keeps the order.
-func withoutHidden(copied, orig []dns.RR, hidden []hiddenToken) []dns.RR {
-	out := copied[:0]
-	for i, rr := range orig {
-		drop := false
-		for _, h := range hidden {
-			if h.rr == rr {
-				drop = true
-				break
-			}
+// withoutHidden returns a new slice of the records of section sec that are
+// not hidden. hidden is in section and position order.
+func withoutHidden(rrs []dns.RR, sec int, hidden []hiddenToken) []dns.RR {
+	if len(rrs) == 0 {
+		return rrs
+	}
+	out := make([]dns.RR, 0, len(rrs))
+	h := 0
+	for h < len(hidden) && hidden[h].sec < sec {
+		h++
+	}
+	for pos, rr := range rrs {
+		if h < len(hidden) && hidden[h].sec == sec && hidden[h].pos == pos {
+			h++
+			continue
 		}
-		if !drop {
-			out = append(out, copied[i])
-		}
+		out = append(out, rr)
 	}
 	return out
 }
