@@ -232,8 +232,7 @@ func (ew *externalWriter) zoneSOA(m *dns.Msg) dns.RR {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ew.v.next(ctx, cw, req)
-	if cw.msg == nil {
+	if _, err := ew.v.next(ctx, cw, req); err != nil || cw.msg == nil {
 		return nil
 	}
 	for _, rr := range cw.msg.Answer {

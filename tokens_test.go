@@ -378,3 +378,29 @@ func TestParseTokens(t *testing.T) {
 		t.Error("a.test uses c.test's operator pattern")
 	}
 }
+
+// A backend that writes packed bytes instead of calling WriteMsg is
+// filtered all the same.
+func TestTokensRawWrite(t *testing.T) {
+	backend := tokensFile(t)
+	raw := plugin.HandlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		cw := &captureWriter{ResponseWriter: w}
+		if _, err := backend.ServeDNS(ctx, cw, r); err != nil {
+			return dns.RcodeServerFailure, err
+		}
+		b, err := cw.msg.Pack()
+		if err != nil {
+			return dns.RcodeServerFailure, err
+		}
+		_, err = w.Write(b)
+		return dns.RcodeSuccess, err
+	})
+	v := newTokensVeil(t, "", raw)
+	w := newTestWriter(t, externalV4, false)
+	if _, err := v.ServeDNS(context.Background(), w, query("tokens.test.", dns.TypeTXT, true)); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.msgs) != 1 || len(w.msgs[0].Answer) != 4 {
+		t.Fatalf("raw write: want the 4 records that stay written as a message, got %v", w.msgs)
+	}
+}

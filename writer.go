@@ -51,6 +51,21 @@ func (ew *externalWriter) WriteMsg(m *dns.Msg) error {
 	return ew.ResponseWriter.WriteMsg(m)
 }
 
+// Write handles a backend that writes a packed message rather than calling
+// WriteMsg: the message is unpacked so it is filtered and charged like any
+// other. Bytes that do not unpack go out unchanged (there is nothing to
+// filter in them, and the client deserves whatever the backend meant).
+func (ew *externalWriter) Write(b []byte) (int, error) {
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		return ew.ResponseWriter.Write(b)
+	}
+	if err := ew.WriteMsg(m); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
 // external runs an external query that veil passes on through the limiter
 // gate (a blocked prefix gets the block action) and on to the next plugin
 // with a writer that filters and charges its answer.

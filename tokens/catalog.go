@@ -13,18 +13,18 @@ import (
 type Lifecycle uint8
 
 const (
-	// Unknown: nothing documented. Hidden by default.
+	// Unknown means nothing documented. Hidden by default.
 	Unknown Lifecycle = iota
-	// OneTime: the vendor checks once; the record may go afterwards.
+	// OneTime means the vendor checks once; the record may go afterwards.
 	// Hidden by default.
 	OneTime
-	// Rechecked: the vendor checks again and un-verifies the domain when the
+	// Rechecked means the vendor checks again and un-verifies the domain when the
 	// token has gone (Google, Atlassian, GitLab Pages). Visible by default.
 	Rechecked
-	// PreClaim: the record stops someone else from claiming the name on the
+	// PreClaim means the record stops someone else from claiming the name on the
 	// vendor's platform (subdomain takeover); it is always public.
 	PreClaim
-	// NeverHide: transient records a client must see (ACME DNS-01); always
+	// NeverHide marks transient records a client must see (ACME DNS-01); always
 	// public.
 	NeverHide
 )

@@ -13,11 +13,11 @@ import (
 type Origin uint8
 
 const (
-	// FromCatalog: an entry of the embedded catalog.
+	// FromCatalog is an entry of the embedded catalog.
 	FromCatalog Origin = iota
-	// FromOperator: a pattern from the Corefile.
+	// FromOperator is a pattern from the Corefile.
 	FromOperator
-	// FromGeneric: a generic shape, for vendors not in the catalog.
+	// FromGeneric is a generic shape, for vendors not in the catalog.
 	FromGeneric
 )
 
@@ -45,11 +45,11 @@ const (
 type Kind uint8
 
 const (
-	// None: not a token.
+	// None is a record that is not a token.
 	None Kind = iota
-	// Public: a record that must stay public (SPF, DMARC, DKIM, ...).
+	// Public is a record that must stay public (SPF, DMARC, DKIM, ...).
 	Public
-	// Token: a verification token; Match.Rule says whose.
+	// Token is a verification token; Match.Rule says whose.
 	Token
 )
 
@@ -197,14 +197,13 @@ func (m *Matcher) Classify(owner string, txt []string) Match {
 	// The first rule in catalog order wins: an operator pattern or a
 	// shorter prefix must not take a token from its catalog vendor.
 	found := Match{Rule: -1}
-	try := func(i int) bool {
+	try := func(i int) {
 		if found.Rule >= 0 && found.Rule < i {
-			return false
+			return
 		}
 		if mt, ok := check(i); ok {
 			found = mt
 		}
-		return false
 	}
 	m.byValue.walk(head, try)
 	m.byOwner.walk(lfirst, try)

@@ -5,7 +5,7 @@ package tokens
 // prefix continues, so a record pays for the few bytes it shares with a
 // prefix, not for the number of rules.
 type prefixTrie struct {
-	nodes []trieNode  // nodes[0] is the root
+	nodes []trieNode // nodes[0] is the root
 	root  [256]int32 // the root's children by byte, 0 for none: one index instead of a search on the widest node
 }
 
@@ -46,22 +46,20 @@ func (t *prefixTrie) add(prefix string, rule int) {
 }
 
 // walk calls f with every rule whose prefix starts s, shortest prefix
-// first, until f returns true; it reports whether f did.
-func (t *prefixTrie) walk(s []byte, f func(rule int) bool) bool {
+// first.
+func (t *prefixTrie) walk(s []byte, f func(rule int)) {
 	n := 0
 	for i := 0; ; i++ {
 		for _, r := range t.nodes[n].rules {
-			if f(r) {
-				return true
-			}
+			f(r)
 		}
 		if i == len(s) {
-			return false
+			return
 		}
 		next := int32(-1)
 		if n == 0 {
 			if next = t.root[s[i]]; next == 0 {
-				return false
+				return
 			}
 		} else {
 			for _, e := range t.nodes[n].edges {
@@ -71,7 +69,7 @@ func (t *prefixTrie) walk(s []byte, f func(rule int) bool) bool {
 				}
 			}
 			if next < 0 {
-				return false
+				return
 			}
 		}
 		n = int(next)
