@@ -404,3 +404,28 @@ func TestTokensRawWrite(t *testing.T) {
 		t.Fatalf("raw write: want the 4 records that stay written as a message, got %v", w.msgs)
 	}
 }
+
+// An answer that the filter turns into NXDOMAIN is a denial for the
+// enumeration limiter, as the same answer from the backend would be.
+func TestTokensNXDOMAINCountsAsDenial(t *testing.T) {
+	v := newTokensVeil(t, "limit {\n rate 1\n burst 2\n ratio off\n }", tokensFile(t))
+	newFakeClock(v)
+	ask := func() *dns.Msg {
+		w := newTestWriter(t, externalV4, false)
+		v.ServeDNS(context.Background(), w, query("_github-challenge-acme-org.tokens.test.", dns.TypeTXT, true))
+		if len(w.msgs) == 0 {
+			return nil
+		}
+		return w.msgs[0]
+	}
+	for i := range 3 {
+		if m := ask(); m == nil || m.Rcode != dns.RcodeNameError {
+			t.Fatalf("query %d: want NXDOMAIN, got %v", i+1, m)
+		}
+	}
+	// Three denials exceed the burst of 2: the prefix is blocked, so the
+	// next query is dropped or slipped (TC=1), never answered.
+	if m := ask(); m != nil && !m.Truncated {
+		t.Fatalf("after 3 hidden-token NXDOMAINs: want the prefix blocked, got\n%s", m)
+	}
+}

@@ -248,3 +248,23 @@ func TestTokensSignedZoneValidates(t *testing.T) {
 		t.Errorf("tokens_signed_unfiltered_total = %v, want 6 (3 names over UDP and TCP)", n)
 	}
 }
+
+// A reveal-until window in the Corefile: one that has closed hides the
+// vendor's token, one still open shows it.
+func TestTokensRevealWindow(t *testing.T) {
+	s := tokensServer(t, "veil {\n trusted 127.0.0.1/32\n tokens {\n reveal docusign until 2020-01-01\n reveal slack until 2099-12-31T00:00:00Z\n }\n }", "", "{zones}/tokens.zone")
+	txt := exchange(t, "udp", externalIP, s.addr, txtQuery("tokens.test.", false)).String()
+	if strings.Contains(txt, "docusign=") {
+		t.Errorf("window closed in 2020, DocuSign's token still visible:\n%s", txt)
+	}
+	if !strings.Contains(txt, "slack-domain-verification=") {
+		t.Errorf("window open until 2099, Slack's token hidden:\n%s", txt)
+	}
+	mfs := scrape(t, s.metricsURL)
+	if n := metricValue(mfs, "coredns_veil_tokens_exposed", map[string]string{"server": s.label, "vendor": "slack"}); n != 1 {
+		t.Errorf("tokens_exposed{vendor=slack} = %v, want 1", n)
+	}
+	if n := metricValue(mfs, "coredns_veil_tokens_exposed", map[string]string{"server": s.label, "vendor": "docusign"}); n != 0 {
+		t.Errorf("tokens_exposed{vendor=docusign} = %v, want no series", n)
+	}
+}
