@@ -38,7 +38,7 @@ func DefaultConfig() Config {
 		Ratio:    0.8,
 		MinCount: 20,
 		Window:   30 * time.Second,
-		Block:    60 * time.Second,
+		Block:    120 * time.Second,
 		Slots:    1 << 18,
 	}
 }
