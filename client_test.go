@@ -77,3 +77,24 @@ func TestUnreadableClientIsExternal(t *testing.T) {
 		t.Fatal("unreadable address reported as readable")
 	}
 }
+
+// netSet agrees with netip.Prefix.Contains on every kind of address and
+// prefix length.
+func TestNetSetMatchesPrefixContains(t *testing.T) {
+	ps := prefixSet{
+		netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("198.51.100.7/32"),
+		netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("2001:db8:1:2:3:4:5:6/128"), netip.MustParsePrefix("fd00::/72"),
+	}
+	all := prefixSet{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+	addrs := []string{"192.0.2.1", "192.0.3.1", "10.255.255.255", "11.0.0.0", "198.51.100.7", "198.51.100.8",
+		"2001:db8::1", "2001:db9::1", "2001:db8:1:2:3:4:5:6", "2001:db8:1:2:3:4:5:7", "fd00::1", "fd00:0:0:0:ff00::1", "fd00:0:0:0:0080::1", "::1", "0.0.0.0"}
+	for _, set := range []prefixSet{ps, all, nil} {
+		ns := newNetSet(set)
+		for _, a := range addrs {
+			addr := netip.MustParseAddr(a)
+			if got, want := ns.contains(addr), set.contains(addr); got != want {
+				t.Errorf("%v contains %s: netSet %v, prefixSet %v", set, a, got, want)
+			}
+		}
+	}
+}

@@ -42,7 +42,7 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	counters := v.counters.get(ctx)
 	remote := w.RemoteAddr()
 	client, ok := clientAddr(remote)
-	if ok && v.trusted.contains(client) {
+	if ok && v.trustedN.contains(client) {
 		counters.requests[zi][classTrusted].Inc()
 		return v.next(ctx, w, r)
 	}
@@ -75,7 +75,7 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	}
 	counters.requests[zi][classExternal].Inc()
 	if act == actionPass {
-		limit := v.limit != nil && ok && !v.limit.exempt.contains(client)
+		limit := v.limit != nil && ok && !v.limit.exemptN.contains(client)
 		filter := v.tokens[zi] != nil && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY)
 		if limit || filter {
 			return v.external(ctx, w, r, counters, zi, client, remote, limit, filter)

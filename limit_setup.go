@@ -13,9 +13,10 @@ import (
 
 // limitSettings is the parsed "limit" block.
 type limitSettings struct {
-	cfg    ratelimit.Config
-	slip   uint64    // over UDP, 1 in slip blocked queries gets TC=1; 0 never
-	exempt prefixSet // never limited
+	cfg     ratelimit.Config
+	slip    uint64    // over UDP, 1 in slip blocked queries gets TC=1; 0 never
+	exempt  prefixSet // never limited
+	exemptN netSet    // exempt, compiled for the hot path
 }
 
 const (
@@ -98,6 +99,7 @@ func parseLimit(c *caddy.Controller, args []string) (*limitSettings, error) {
 	if err := ls.cfg.Validate(); err != nil {
 		return nil, c.Errf("limit: %v", err)
 	}
+	ls.exemptN = newNetSet(ls.exempt)
 	return ls, nil
 }
 

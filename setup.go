@@ -108,6 +108,7 @@ func parse(c *caddy.Controller) (*Veil, error) {
 			}
 		}
 	}
+	v.trustedN = newNetSet(v.trusted)
 	v.counters = newCounterCache(v.zones, v.limit != nil)
 	v.logs = newSampledLog()
 	v.clock = coarseMillis

@@ -26,6 +26,7 @@ type Veil struct {
 
 	zones    zoneSet   // zones veil guards, longest match wins
 	trusted  prefixSet // client networks that see the unmodified zone
+	trustedN netSet    // trusted, compiled for the hot path
 	transfer action    // what external AXFR/IXFR get: refuse or drop
 	anyUDP   action    // what external ANY over UDP gets
 	anyTCP   action    // what external ANY over TCP (and other stream transports) gets
