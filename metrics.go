@@ -125,26 +125,25 @@ type serverCounters struct {
 	limited      [][numLimitActions]prometheus.Counter
 	collisions   []prometheus.Counter
 	tokensSigned []prometheus.Counter
-	tokensHidden sync.Map // tokenKey -> prometheus.Counter, made on first use
+	// tokensHidden holds, per zone, a TokensHiddenCount series per rule of
+	// the zone's token policy and mode (enforce, log_only), made on first
+	// use so /metrics lists only vendors that were seen.
+	tokensHidden [][]atomic.Pointer[prometheus.Counter]
 }
 
-// tokenKey names one series of TokensHiddenCount within a serverCounters.
-// Vendor ids come from the catalog or are "custom" or "generic", so the
-// map is bounded by zones x catalog size x 2.
-type tokenKey struct {
-	zi      int
-	vendor  string
-	logOnly bool
-}
-
-// tokenCounter returns the TokensHiddenCount series for a zone and vendor.
-func (sc *serverCounters) tokenCounter(zi int, zone, vendor string, logOnly bool) prometheus.Counter {
-	k := tokenKey{zi, vendor, logOnly}
-	if c, ok := sc.tokensHidden.Load(k); ok {
-		return c.(prometheus.Counter)
+// tokenCounter returns the TokensHiddenCount series of a zone's rule.
+func (sc *serverCounters) tokenCounter(zi, rule int, zone, vendor string, logOnly bool) prometheus.Counter {
+	i := rule * 2
+	if logOnly {
+		i++
 	}
+	slot := &sc.tokensHidden[zi][i]
+	if c := slot.Load(); c != nil {
+		return *c
+	}
+	// Racing first uses get the same series: WithLabelValues is idempotent.
 	c := TokensHiddenCount.WithLabelValues(sc.server, zone, sc.view, vendor, modeLabel(logOnly))
-	sc.tokensHidden.Store(k, c)
+	slot.Store(&c)
 	return c
 }
 
@@ -153,14 +152,15 @@ func (sc *serverCounters) tokenCounter(zi int, zone, vendor string, logOnly bool
 // is bounded by the Corefile: one per listener address and view that routes
 // to this server block. Lookups read an immutable slice; a new pair copies it.
 type counterCache struct {
-	zones  []string
-	limits bool       // the limiter is on: make its counters too
-	mu     sync.Mutex // serialises adding a pair
-	list   atomic.Pointer[[]*serverCounters]
+	zones      []string
+	ruleCounts []int      // per zone, the rules of its token policy (0: tokens off)
+	limits     bool       // the limiter is on: make its counters too
+	mu         sync.Mutex // serialises adding a pair
+	list       atomic.Pointer[[]*serverCounters]
 }
 
-func newCounterCache(zones []string, limits bool) *counterCache {
-	return &counterCache{zones: zones, limits: limits}
+func newCounterCache(zones []string, limits bool, ruleCounts []int) *counterCache {
+	return &counterCache{zones: zones, limits: limits, ruleCounts: ruleCounts}
 }
 
 // get returns the counters for the server and view in ctx.
@@ -195,9 +195,11 @@ func (cc *counterCache) add(server, view string) *serverCounters {
 		limited:      make([][numLimitActions]prometheus.Counter, len(cc.zones)),
 		collisions:   make([]prometheus.Counter, len(cc.zones)),
 		tokensSigned: make([]prometheus.Counter, len(cc.zones)),
+		tokensHidden: make([][]atomic.Pointer[prometheus.Counter], len(cc.zones)),
 	}
 	for zi, zone := range cc.zones {
 		sc.tokensSigned[zi] = TokensSignedCount.WithLabelValues(server, zone, view)
+		sc.tokensHidden[zi] = make([]atomic.Pointer[prometheus.Counter], 2*cc.ruleCounts[zi])
 		for c := range numClasses {
 			sc.requests[zi][c] = RequestCount.WithLabelValues(server, zone, view, classNames[c])
 		}

@@ -109,7 +109,6 @@ func parse(c *caddy.Controller) (*Veil, error) {
 		}
 	}
 	v.trustedN = newNetSet(v.trusted)
-	v.counters = newCounterCache(v.zones, v.limit != nil)
 	v.logs = newSampledLog()
 	v.clock = coarseMillis
 	v.wallClock = time.Now
@@ -118,6 +117,13 @@ func parse(c *caddy.Controller) (*Veil, error) {
 		return nil, err
 	}
 	v.tokens = pols
+	ruleCounts := make([]int, len(v.zones))
+	for zi, p := range pols {
+		if p != nil {
+			ruleCounts[zi] = len(p.matcher.Rules())
+		}
+	}
+	v.counters = newCounterCache(v.zones, v.limit != nil, ruleCounts)
 	if v.limit != nil {
 		// One table per zone: all names of a zone share a client's budget.
 		v.limiters = make([]*ratelimit.Limiter, len(v.zones))

@@ -40,18 +40,21 @@ func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
 	now := v.wallClock()
 	var buf [24]hiddenToken
 	hidden := buf[:0]
+	var owner tokens.Owner // records of one RRset share it
 	signed := false
 	for si, sec := range [3][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		sigs := hasRRSIG(sec)
 		for pos, rr := range sec {
 			txt, ok := rr.(*dns.TXT)
 			if !ok {
 				continue
 			}
-			mt := pol.matcher.Classify(txt.Hdr.Name, txt.Txt)
+			owner.Set(txt.Hdr.Name)
+			mt := pol.matcher.ClassifyAt(&owner, txt.Txt)
 			if mt.Kind != tokens.Token || !pol.hidden(mt.Rule, txt.Txt, now) {
 				continue
 			}
-			if isSignedTXT(sec, txt.Hdr.Name) {
+			if sigs && isSignedTXT(sec, txt.Hdr.Name) {
 				signed = true
 				continue
 			}
@@ -69,7 +72,7 @@ func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
 		return m
 	}
 	for _, h := range hidden {
-		ew.counters.tokenCounter(ew.zi, v.zones[ew.zi], pol.matcher.Rules()[h.rule].ID, v.logOnly).Inc()
+		ew.counters.tokenCounter(ew.zi, h.rule, v.zones[ew.zi], pol.matcher.Rules()[h.rule].ID, v.logOnly).Inc()
 	}
 	v.logs.tokenEvent(v.logOnly, ew.client, ew.req.Question[0].Name, v.zones[ew.zi], len(hidden))
 	if v.logOnly {
@@ -117,6 +120,17 @@ func hasTXT(m *dns.Msg) bool {
 			if rr.Header().Rrtype == dns.TypeTXT {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// hasRRSIG reports whether the section holds any RRSIG, so unsigned
+// answers skip the per-record signature search.
+func hasRRSIG(sec []dns.RR) bool {
+	for _, rr := range sec {
+		if rr.Header().Rrtype == dns.TypeRRSIG {
+			return true
 		}
 	}
 	return false

@@ -20,12 +20,12 @@ var (
 	genericKeySuffixes = [][]byte{[]byte("-code"), []byte("_code"), []byte("-key"), []byte("_key"), []byte("-token"), []byte("_token")}
 )
 
-// genericValue reports whether the lower-cased head of a value starts with a
+// genericValue reports whether the lower-cased head of a value, whose first
+// '=' or ':' is at end (-1 for none), starts with a
 // key of the form VENDOR[-_.]WORD[SUFFIX] followed by "=" or ":", where
 // VENDOR is at least two characters of [a-z0-9._-] starting with a letter or
 // digit, WORD one of genericKeyWords and SUFFIX one of genericKeySuffixes.
-func genericValue(head []byte) bool {
-	end := bytes.IndexAny(head, "=:")
+func genericValue(head []byte, end int) bool {
 	if end < 0 {
 		return false
 	}

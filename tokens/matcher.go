@@ -62,6 +62,9 @@ type Match struct {
 	Dedicated bool
 }
 
+// keyDelims end the key of a "key=value" token.
+const keyDelims = "=:"
+
 // headLen is how much of a value is lower-cased for prefix checks; every
 // catalog prefix is shorter.
 const headLen = 64
@@ -71,20 +74,23 @@ const headLen = 64
 // made of several character-strings.
 type Matcher struct {
 	rules []Rule
-	// Rules with a literal value prefix, rules without one but with a
-	// literal owner prefix, and the rest, which every record is checked
-	// against.
+	// Rules whose literal value prefix is a whole key ("google-site-
+	// verification="), by that key; rules with another literal value
+	// prefix; rules without one but with a literal owner prefix; and the
+	// rest, which every record is checked against.
+	byKey    map[string][]int
 	byValue  *prefixTrie
 	byOwner  *prefixTrie
 	anyFirst []int
 	generic  int // index of the generic rule
+	tail     int // how far beyond a value's first key delimiter prefixes reach
 }
 
 // NewMatcher returns a matcher for the catalog entries plus the operator's
 // extra value patterns (RE2, matched case-insensitively, each reported as
 // CustomID with lifecycle Unknown).
 func NewMatcher(entries []Entry, custom []string) (*Matcher, error) {
-	m := &Matcher{byValue: newPrefixTrie(), byOwner: newPrefixTrie()}
+	m := &Matcher{byKey: map[string][]int{}, byValue: newPrefixTrie(), byOwner: newPrefixTrie()}
 	add := func(r Rule, value, owner string) error {
 		var err error
 		if value != "" {
@@ -102,6 +108,8 @@ func NewMatcher(entries []Entry, custom []string) (*Matcher, error) {
 		i := len(m.rules)
 		m.rules = append(m.rules, r)
 		switch {
+		case r.prefix != "" && strings.IndexAny(r.prefix, keyDelims) == len(r.prefix)-1:
+			m.byKey[r.prefix] = append(m.byKey[r.prefix], i)
 		case r.prefix != "":
 			m.byValue.add(r.prefix, i)
 		case r.ownerPrefix != "":
@@ -119,6 +127,14 @@ func NewMatcher(entries []Entry, custom []string) (*Matcher, error) {
 	for _, p := range custom {
 		if err := add(Rule{ID: CustomID, Origin: FromOperator}, p, ""); err != nil {
 			return nil, err
+		}
+	}
+	// The head lowerHead keeps must cover every prefix: the public tags
+	// reach 12 bytes past their '=' ("v=tlsrptv1" and the byte after it).
+	m.tail = 12
+	for _, r := range m.rules {
+		if d := strings.IndexAny(r.prefix, keyDelims); d >= 0 {
+			m.tail = max(m.tail, len(r.prefix)-d-1)
 		}
 	}
 	m.generic = len(m.rules)
@@ -167,14 +183,41 @@ func (m *Matcher) Rules() []Rule { return m.rules }
 // Records that must stay public win over every rule; then catalog entries,
 // then the operator's patterns, then the generic shapes.
 func (m *Matcher) Classify(owner string, txt []string) Match {
+	var o Owner
+	o.Set(owner)
+	return m.ClassifyAt(&o, txt)
+}
+
+// Owner is what a classification needs to know of an owner name. The
+// records of an RRset share their owner, so a caller classifying a whole
+// response sets it once per name and passes it to ClassifyAt.
+type Owner struct {
+	name   string
+	first  string // the first label
+	lower  [headLen]byte
+	n      int  // lower[:n] is the first label in lower case
+	public bool // the name has a label under which TXT stays public
+	set    bool
+}
+
+// Set makes o describe name; it does nothing if o already does.
+func (o *Owner) Set(name string) {
+	if o.set && o.name == name {
+		return
+	}
+	o.name, o.first, o.set = name, firstLabel(name), true
+	o.n = len(lowerString(o.lower[:0], o.first))
+	o.public = isPublicOwner(name)
+}
+
+// ClassifyAt is Classify for an owner already described by o.
+func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 	var buf [headLen]byte
-	head := lowerHead(buf[:0], txt)
-	if isPublicValue(head) || isPublicOwner(owner) {
+	head, delim := lowerHead(buf[:0], txt, m.tail)
+	if o.public || isPublicValue(head) {
 		return Match{Kind: Public}
 	}
-	first := firstLabel(owner)
-	var obuf [headLen]byte
-	lfirst := lowerString(obuf[:0], first)
+	first, lfirst := o.first, o.lower[:o.n]
 
 	value := "" // the joined value, built on first need
 	joined := false
@@ -205,6 +248,11 @@ func (m *Matcher) Classify(owner string, txt []string) Match {
 			found = mt
 		}
 	}
+	if delim >= 0 {
+		for _, i := range m.byKey[string(head[:delim+1])] {
+			try(i)
+		}
+	}
 	m.byValue.walk(head, try)
 	m.byOwner.walk(lfirst, try)
 	for _, i := range m.anyFirst {
@@ -216,7 +264,7 @@ func (m *Matcher) Classify(owner string, txt []string) Match {
 	if genericOwner(lfirst) {
 		return Match{Kind: Token, Rule: m.generic, Dedicated: true}
 	}
-	if genericValue(head) {
+	if genericValue(head, delim) {
 		return Match{Kind: Token, Rule: m.generic}
 	}
 	return Match{}
@@ -228,15 +276,56 @@ func hasPrefix(b []byte, p string) bool {
 	return len(b) >= len(p) && string(b[:len(p)]) == p
 }
 
-// lowerHead appends the lower-cased first headLen bytes of the
-// concatenation of txt to dst.
-func lowerHead(dst []byte, txt []string) []byte {
+// lowerHead appends to dst the lower-cased head of the concatenation of
+// txt: up to the first key delimiter ('=' or ':') and tail bytes beyond it,
+// at most headLen bytes. It returns the head and the delimiter's index in
+// it, or -1. Every prefix a rule or public tag checks ends within tail
+// bytes of the delimiter (NewMatcher makes tail long enough), so the rest
+// of a long token value is never touched.
+func lowerHead(dst []byte, txt []string, tail int) ([]byte, int) {
+	if len(txt) == 1 {
+		return lowerHeadOne(dst, txt[0], tail)
+	}
+	delim, limit := -1, headLen
 	for _, s := range txt {
-		if dst = lowerString(dst, s); len(dst) == headLen {
+		for i := 0; i < len(s) && len(dst) < limit; i++ {
+			c := s[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			} else if (c == '=' || c == ':') && delim < 0 {
+				delim = len(dst)
+				limit = min(headLen, delim+1+tail)
+			}
+			dst = append(dst, c)
+		}
+		if len(dst) >= limit {
 			break
 		}
 	}
-	return dst
+	return dst, delim
+}
+
+// lowerHeadOne is lowerHead for the usual single character-string: the
+// delimiter is found with the vectorised IndexByte, then the head is copied
+// and lowered in one pass.
+func lowerHeadOne(dst []byte, s string, tail int) ([]byte, int) {
+	probe := s[:min(len(s), headLen)]
+	delim := strings.IndexByte(probe, '=')
+	if c := strings.IndexByte(probe, ':'); c >= 0 && (delim < 0 || c < delim) {
+		delim = c
+	}
+	n := len(probe)
+	if delim >= 0 {
+		n = min(n, delim+1+tail)
+	}
+	dst = dst[:n]
+	copy(dst, s)
+	for i, c := range dst {
+		if 'A' <= c && c <= 'Z' {
+			dst[i] = c + 'a' - 'A'
+		}
+	}
+	return dst, delim
 }
 
 func lowerString(dst []byte, s string) []byte {

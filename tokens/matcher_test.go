@@ -121,7 +121,7 @@ func TestPublicRecordsStayPublic(t *testing.T) {
 // public, whether or not the public check runs first.
 func TestGenericNeverMatchesPublic(t *testing.T) {
 	for _, s := range publicSamples {
-		if genericValue([]byte(strings.ToLower(s.value))) {
+		if l := strings.ToLower(s.value); genericValue([]byte(l), strings.IndexAny(l, "=:")) {
 			t.Errorf("generic value shape matches %q", s.value)
 		}
 		if l := strings.ToLower(firstLabel(s.owner)); genericOwner([]byte(l)) && l != "_acme-challenge" {
