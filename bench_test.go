@@ -2,6 +2,7 @@ package veil
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -189,4 +190,38 @@ func exchangeB(b *testing.B, h plugin.Handler, name string, qtype uint16) *dns.M
 		b.Fatalf("%s: %d answers", name, len(w.msgs))
 	}
 	return w.msgs[0]
+}
+
+// BenchmarkVeilManyClients is BenchmarkVeilOnly with 4,096 external clients
+// in turn (198.18.0.0 to 198.18.15.255: 16 /24 networks of 256 hosts), so
+// the limiter's table lines are spread over the table as with real traffic
+// instead of staying in the CPU cache.
+func BenchmarkVeilManyClients(b *testing.B) {
+	r := query("www.example.org.", dns.TypeA, true)
+	reply := new(dns.Msg).SetReply(r)
+	next := plugin.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
+		w.WriteMsg(reply)
+		return dns.RcodeSuccess, nil
+	})
+	v, vl := benchVeils(b, next)
+	const clients = 4096
+	writers := make([]*testWriter, clients)
+	for i := range writers {
+		writers[i] = newTestWriter(b, fmt.Sprintf("198.18.%d.%d:53000", i>>8, i&255), false)
+		writers[i].discard = true
+	}
+	for _, c := range []struct {
+		name    string
+		handler plugin.Handler
+	}{{"next", next}, {"veil/external", v}, {"veil+limit/external", vl}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				c.handler.ServeDNS(ctx, writers[i%clients], r)
+				i++
+			}
+		})
+	}
 }

@@ -299,10 +299,16 @@ func (l *Limiter) addRatio(i, now uint64, denial bool) (total, denials uint64) {
 		if old>>32 != win {
 			total, denials = 0, 0
 		}
-		total = min(total+1, maxCount)
+		nt, nd := min(total+1, maxCount), denials
 		if denial {
-			denials = min(denials+1, maxCount)
+			nd = min(denials+1, maxCount)
 		}
+		if old>>32 == win && nt == total && nd == denials {
+			// Saturated: the counts cannot grow, so nothing is written and
+			// a client this busy does not contend on its word.
+			return total, denials
+		}
+		total, denials = nt, nd
 		if atomic.CompareAndSwapUint64(&l.words[i], old, win<<32|total<<16|denials) {
 			return total, denials
 		}

@@ -401,3 +401,33 @@ func TestSuspectMinCount(t *testing.T) {
 		t.Fatal("Probe left Suspect set")
 	}
 }
+
+// The ratio window's counts saturate at 65,535 instead of wrapping into the
+// window field, and a saturated word is no longer written.
+func TestRatioSaturates(t *testing.T) {
+	cfg := testConfig()
+	cfg.Ratio, cfg.MinCount = 0.8, 20
+	l := newLimiter(t, cfg)
+	k := Key{Addr: netip.MustParseAddr("192.0.2.1")}
+	var p Probe
+	l.Probe(k, &p)
+	for range maxCount + 100 {
+		l.ObserveProbe(&p, false, 1000)
+	}
+	i := p.slots[0][0] + 1
+	w := l.words[i]
+	if total, denials, win := w>>16&maxCount, w&maxCount, w>>32; total != maxCount || denials != 0 || win != l.window(1000) {
+		t.Fatalf("after %d positives: total %d denials %d window %d", maxCount+100, total, denials, win)
+	}
+	l.ObserveProbe(&p, false, 1000)
+	if l.words[i] != w {
+		t.Fatal("a saturated word was rewritten")
+	}
+	// Denials still count, and a saturated total keeps the ratio low.
+	if res := l.ObserveProbe(&p, true, 1000); res.Tripped != NoTier {
+		t.Fatalf("one denial among 65,535 positives tripped: %+v", res)
+	}
+	if d := l.words[i] & maxCount; d != 1 {
+		t.Fatalf("denials = %d, want 1", d)
+	}
+}
