@@ -26,8 +26,8 @@ type hiddenToken struct {
 // name holds other data, or the token shared an RRset with records that
 // stay) or NXDOMAIN (the name held nothing but dedicated tokens: a label
 // that names its vendor, such as _github-challenge-org, or any underscore
-// label), with the zone's SOA in the authority section. m is
-// never modified: a changed response is a copy.
+// label), with the zone's SOA in the authority section. m is never
+// modified: a changed response is a new message.
 //
 // TXT RRsets that carry an RRSIG in the response are left whole, since
 // removing a record would make the signature fail validation; they are
@@ -99,11 +99,12 @@ func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
 	if dedicatedOnly(m.Answer, target, hidden) {
 		out.Rcode = dns.RcodeNameError
 	}
-	out.Ns = out.Ns[:0]
+	// New slices: a section of out may still share its array with m.
+	out.Ns = nil
 	if soa := ew.zoneSOA(m); soa != nil {
-		out.Ns = append(out.Ns, soa)
+		out.Ns = []dns.RR{soa}
 	}
-	extra := out.Extra[:0]
+	var extra []dns.RR
 	for _, rr := range out.Extra {
 		if rr.Header().Rrtype == dns.TypeOPT {
 			extra = append(extra, rr)
