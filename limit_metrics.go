@@ -1,8 +1,6 @@
 package veil
 
 import (
-	"sync"
-
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,7 +9,7 @@ import (
 // limiterGauges reports, at scrape time, the prefixes each running veil's
 // limiter currently blocks and how full its tables are. Computing them on
 // scrape keeps the query path free of gauge updates.
-var limiterGauges = &limiterCollector{veils: map[*Veil]struct{}{}}
+var limiterGauges = &limiterCollector{}
 
 // Registered in init, after the descriptors below exist.
 func init() { prometheus.MustRegister(limiterGauges) }
@@ -27,22 +25,7 @@ var (
 		[]string{"server", "zone", "view", "state"}, nil)
 )
 
-type limiterCollector struct {
-	mu    sync.Mutex
-	veils map[*Veil]struct{}
-}
-
-func (c *limiterCollector) add(v *Veil) {
-	c.mu.Lock()
-	c.veils[v] = struct{}{}
-	c.mu.Unlock()
-}
-
-func (c *limiterCollector) remove(v *Veil) {
-	c.mu.Lock()
-	delete(c.veils, v)
-	c.mu.Unlock()
-}
+type limiterCollector struct{ runningVeils }
 
 // Describe implements prometheus.Collector.
 func (c *limiterCollector) Describe(ch chan<- *prometheus.Desc) {

@@ -2,7 +2,6 @@ package veil
 
 import (
 	"strings"
-	"sync"
 
 	"github.com/coredns/coredns/plugin"
 
@@ -12,7 +11,7 @@ import (
 // tokenGauges reports, at scrape time, the vendors whose verification
 // tokens each running veil's policy lets external clients see. Computed on
 // scrape, so a reveal-until window that ends shows without a restart.
-var tokenGauges = &tokenCollector{veils: map[*Veil]struct{}{}}
+var tokenGauges = &tokenCollector{}
 
 func init() { prometheus.MustRegister(tokenGauges) }
 
@@ -21,22 +20,7 @@ var exposedDesc = prometheus.NewDesc(
 	"Vendors whose verification tokens the policy lets external clients see (1 per vendor): re-checked and pre-claim vendors by default, and those the operator reveals.",
 	[]string{"server", "zone", "view", "vendor"}, nil)
 
-type tokenCollector struct {
-	mu    sync.Mutex
-	veils map[*Veil]struct{}
-}
-
-func (c *tokenCollector) add(v *Veil) {
-	c.mu.Lock()
-	c.veils[v] = struct{}{}
-	c.mu.Unlock()
-}
-
-func (c *tokenCollector) remove(v *Veil) {
-	c.mu.Lock()
-	delete(c.veils, v)
-	c.mu.Unlock()
-}
+type tokenCollector struct{ runningVeils }
 
 // Describe implements prometheus.Collector.
 func (c *tokenCollector) Describe(ch chan<- *prometheus.Desc) { ch <- exposedDesc }
