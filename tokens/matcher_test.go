@@ -241,3 +241,36 @@ func TestParseCatalogErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzClassify: any owner and value classify without panicking, and a value
+// that starts with a public tag, or an owner under a public label, is
+// always public.
+//
+//	go test -run '^$' -fuzz FuzzClassify -fuzztime 30s ./tokens/
+func FuzzClassify(f *testing.F) {
+	m := newMatcher(f, "^custom-(a|b)+=")
+	for _, s := range publicSamples {
+		f.Add(s.owner, s.value)
+	}
+	es, _ := Catalog()
+	for _, e := range es {
+		f.Add(owner(e.SampleOwner), e.Sample)
+	}
+	f.Add("", "")
+	f.Add(`a\.b.example.org.`, "=:=:")
+	f.Fuzz(func(t *testing.T, owner, value string) {
+		got := m.Classify(owner, []string{value})
+		if got.Kind == Token && (got.Rule < 0 || got.Rule >= len(m.Rules())) {
+			t.Fatalf("rule %d out of range", got.Rule)
+		}
+		if got.Kind != Public && (isPublicOwner(owner) || strings.HasPrefix(strings.ToLower(value), "v=spf1 ")) {
+			t.Fatalf("%q TXT %q: kind %d, want public", owner, value, got.Kind)
+		}
+		// Splitting the value into character-strings changes nothing.
+		if len(value) > 1 {
+			if split := m.Classify(owner, []string{value[:1], value[1:]}); split != got {
+				t.Fatalf("%q TXT %q: %+v whole, %+v split", owner, value, got, split)
+			}
+		}
+	})
+}
