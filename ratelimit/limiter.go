@@ -103,13 +103,24 @@ const SuspectMinCount = 5
 
 // Probe fills p with k's table positions. It does not touch the table.
 func (l *Limiter) Probe(k Key, p *Probe) {
-	ts := tiersOf(k.Addr)
-	word := prefixWord(k.Addr)
+	// The tiers of a family are consecutive: IPv4 /32 and /24, IPv6 /64,
+	// /56 and /48. word holds the bits they are cut from.
+	var word uint64
+	first, n := TierV6Net, 3
+	if k.Addr.Is4() {
+		b := k.Addr.As4()
+		word = uint64(binary.BigEndian.Uint32(b[:]))
+		first, n = TierV4Host, 2
+	} else {
+		b := k.Addr.As16()
+		word = binary.BigEndian.Uint64(b[:8])
+	}
 	meta := uint64(k.Zone) << 16
 	if k.Stream {
 		meta |= 1
 	}
-	for i, t := range ts {
+	for i := range n {
+		t := first + Tier(i)
 		h := mix(word&tierMask[t]^l.seed[0], meta|uint64(t)<<8^l.seed[1])
 		line := (h & (l.lines - 1)) * 8
 		// Two distinct slots of the line's four: the first from two hash
@@ -119,7 +130,7 @@ func (l *Limiter) Probe(k Key, p *Probe) {
 		p.tiers[i] = t
 		p.slots[i] = [2]uint64{line + s1*2, line + s2*2}
 	}
-	p.n = len(ts)
+	p.n = n
 	p.Suspect = false
 }
 
