@@ -28,7 +28,9 @@ var actionNames = [...]string{actionPass: "pass", actionRefuse: "refuse", action
 // CoreDNS without veil sends. External requests for zone transfers (AXFR,
 // IXFR, whatever the opcode or transport) and ANY queries get the configured
 // action; all other external requests pass on, through the enumeration
-// limiter (limit.go) when it is configured.
+// limiter (limit.go) when it is configured and, for TXT and ANY queries, the
+// verification-token filter (tokens_filter.go), both on one wrapping writer
+// (writer.go).
 func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	if len(r.Question) != 1 {
 		// The server rejects these before any plugin runs; never guess here.

@@ -1,7 +1,9 @@
 // Package veil is a CoreDNS plugin that reduces what an authoritative server
-// gives away to reconnaissance (MITRE ATT&CK T1590.002): it refuses zone
-// transfers and ANY queries to clients outside the operator's trusted
-// networks, and counts every attempt in Prometheus metrics.
+// gives away to reconnaissance (MITRE ATT&CK T1590.002): to clients outside
+// the operator's trusted networks it refuses zone transfers and ANY queries,
+// blocks prefixes that enumerate names (the limiter, package ratelimit), and
+// hides SaaS domain-verification tokens in TXT answers (package tokens); it
+// counts every attempt in Prometheus metrics.
 //
 // Trusted clients get exactly what CoreDNS would send without veil: veil
 // hands their request to the next plugin with the original response writer.
