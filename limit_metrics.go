@@ -36,23 +36,16 @@ func (c *limiterCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector. Series appear for each
 // (server, view) that has sent the zone a query.
 func (c *limiterCollector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for v := range c.veils {
-		l := v.counters.list.Load()
-		if l == nil {
-			continue
-		}
+	c.each(func(v *Veil, pairs []*serverCounters) {
 		for zi, zone := range v.zones {
-			lim := v.limiters[zi]
 			now := v.clock()
 			active := v.trips[zi].active(now)
-			used, total := lim.Occupancy(now)
-			for _, sc := range *l {
+			used, total := v.limiters[zi].Occupancy(now)
+			for _, sc := range pairs {
 				ch <- prometheus.MustNewConstMetric(blockedDesc, prometheus.GaugeValue, float64(active[sc]), sc.server, zone, sc.view)
 				ch <- prometheus.MustNewConstMetric(slotsDesc, prometheus.GaugeValue, float64(used), sc.server, zone, sc.view, "used")
 				ch <- prometheus.MustNewConstMetric(slotsDesc, prometheus.GaugeValue, float64(total), sc.server, zone, sc.view, "total")
 			}
 		}
-	}
+	})
 }

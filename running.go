@@ -23,3 +23,15 @@ func (r *runningVeils) remove(v *Veil) {
 	delete(r.veils, v)
 	r.mu.Unlock()
 }
+
+// each calls f, under the set's lock, for every running veil whose counters
+// have seen a query, with the (server, view) pairs it has counters for.
+func (r *runningVeils) each(f func(v *Veil, pairs []*serverCounters)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for v := range r.veils {
+		if l := v.counters.list.Load(); l != nil {
+			f(v, *l)
+		}
+	}
+}

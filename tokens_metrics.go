@@ -28,25 +28,19 @@ func (c *tokenCollector) Describe(ch chan<- *prometheus.Desc) { ch <- exposedDes
 // Collect implements prometheus.Collector. Series appear for each
 // (server, view) that has sent the zone a query.
 func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for v := range c.veils {
-		l := v.counters.list.Load()
-		if l == nil {
-			continue
-		}
+	c.each(func(v *Veil, pairs []*serverCounters) {
 		now := v.wallClock()
 		for zi, zone := range v.zones {
 			if v.tokens[zi] == nil {
 				continue
 			}
 			for _, id := range v.tokens[zi].exposed(now) {
-				for _, sc := range *l {
+				for _, sc := range pairs {
 					ch <- prometheus.MustNewConstMetric(exposedDesc, prometheus.GaugeValue, 1, sc.server, zone, sc.view, id)
 				}
 			}
 		}
-	}
+	})
 }
 
 // logExposedTokens writes one line per zone naming the vendors whose tokens
