@@ -95,6 +95,10 @@ func (v *Veil) gate(w dns.ResponseWriter, r *dns.Msg, counters *serverCounters, 
 	lim := v.limiters[zi]
 	lim.Probe(ratelimit.Key{Addr: client, Stream: stream}, &ew.probe)
 	ew.now = v.clock()
+	if !lim.AnyBlocked(ew.now) {
+		// No prefix is blocked in this zone: the usual case, and one load.
+		return false
+	}
 	if stream {
 		// A TCP client whose UDP traffic is blocked is the scanner or the
 		// victim of a spoofer; its own TCP answers tell which, sooner.

@@ -28,6 +28,20 @@
 //     of its first slot only, so a positive answer costs one
 //     compare-and-swap.
 //
+// # Fast paths
+//
+// A limiter keeps one more word, the horizon: the time from which no key is
+// over its burst. Every trip, and every denial charged to a key already over
+// its burst, pushes it to when that level will have drained. While the clock
+// is past it, which is all the time no prefix is blocked, Blocked answers
+// from that one word without reading the table. Keys whose slots are over
+// their burst only because other keys were charged in them (a collision)
+// are not blocked then; every key charged over its own burst is.
+//
+// A Probe hashes the client tier at once and the wider tiers only when a
+// denial or a table read needs them, so a positive answer costs one hash
+// and one atomic add on the client's ratio word.
+//
 // # Tiers
 //
 // Every response charges several prefixes of the client address at once,

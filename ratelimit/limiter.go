@@ -30,7 +30,19 @@ type Limiter struct {
 	winRecip  uint64 // ceil(2^64 / windowMs): now/windowMs as a multiply
 	minCount  uint64
 	ratio1024 uint64 // Ratio x 1024
+	blockMs   int64
+
+	// horizon is a time (ms) from which no key is over its burst: every
+	// trip and every denial charged over a burst pushes it to when that
+	// level will have drained. While now is past it, which is all the time
+	// no prefix is blocked, Blocked answers without reading the table.
+	horizon atomic.Int64
 }
+
+// horizonGrain rounds horizon up so that a key charged over its burst again
+// and again (log-only mode) writes the shared word about once a second,
+// not once a denial.
+const horizonGrain = 1024
 
 // New returns a limiter with a preallocated table of cfg.Slots slots
 // (rounded up to a power of two, at least 4).
@@ -66,6 +78,7 @@ func New(cfg Config) (*Limiter, error) {
 	l.winRecip = ^uint64(0)/l.windowMs + 1
 	l.minCount = uint64(cfg.MinCount)
 	l.ratio1024 = uint64(cfg.Ratio * 1024)
+	l.blockMs = cfg.Block.Milliseconds()
 	return l, nil
 }
 
@@ -81,12 +94,17 @@ type Key struct {
 	Stream bool
 }
 
-// Probe holds the table positions of one key for every tier of its
-// address family, so a query hashes once for Blocked and Observe.
+// Probe holds a key's hashed form and the table positions of its tiers, so
+// a query hashes once for Blocked and Observe. Positions are computed when
+// first needed: a positive answer, which only touches the client tier's
+// ratio word, hashes one tier; a denial or a table read hashes them all.
 type Probe struct {
-	n     int
-	tiers [3]Tier
-	slots [3][2]uint64 // per tier, the indexes of the two rate words
+	word   uint64 // the address bits the tiers are cut from
+	meta   uint64 // zone and transport
+	first  Tier   // the family's client tier; the others follow it
+	n      int    // tiers in the family
+	hashed int    // tiers whose slots are computed
+	slots  [3][2]uint64
 
 	// Suspect marks a key whose address is already blocked on the other
 	// transport: a TCP client whose UDP traffic tripped. Its ratio rule
@@ -101,37 +119,42 @@ type Probe struct {
 // the configured MinCount, if smaller).
 const SuspectMinCount = 5
 
-// Probe fills p with k's table positions. It does not touch the table.
+// Probe fills p with k's table position for the client tier. It does not
+// touch the table.
 func (l *Limiter) Probe(k Key, p *Probe) {
 	// The tiers of a family are consecutive: IPv4 /32 and /24, IPv6 /64,
 	// /56 and /48. word holds the bits they are cut from.
-	var word uint64
-	first, n := TierV6Net, 3
 	if k.Addr.Is4() {
 		b := k.Addr.As4()
-		word = uint64(binary.BigEndian.Uint32(b[:]))
-		first, n = TierV4Host, 2
+		p.word = uint64(binary.BigEndian.Uint32(b[:]))
+		p.first, p.n = TierV4Host, 2
 	} else {
 		b := k.Addr.As16()
-		word = binary.BigEndian.Uint64(b[:8])
+		p.word = binary.BigEndian.Uint64(b[:8])
+		p.first, p.n = TierV6Net, 3
 	}
-	meta := uint64(k.Zone) << 16
+	p.meta = uint64(k.Zone) << 16
 	if k.Stream {
-		meta |= 1
+		p.meta |= 1
 	}
-	for i := range n {
-		t := first + Tier(i)
-		h := mix(word&tierMask[t]^l.seed[0], meta|uint64(t)<<8^l.seed[1])
+	p.hashed = 0
+	l.hash(p, 1)
+	p.Suspect = false
+}
+
+// hash computes the slots of p's first upto tiers.
+func (l *Limiter) hash(p *Probe, upto int) {
+	for i := p.hashed; i < upto; i++ {
+		t := p.first + Tier(i)
+		h := mix(p.word&tierMask[t]^l.seed[0], p.meta|uint64(t)<<8^l.seed[1])
 		line := (h & (l.lines - 1)) * 8
 		// Two distinct slots of the line's four: the first from two hash
 		// bits, the second one of the other three.
 		s1 := (h >> 32) & 3
 		s2 := (s1 + 1 + ((h>>40)&0xffff*3)>>16) & 3
-		p.tiers[i] = t
 		p.slots[i] = [2]uint64{line + s1*2, line + s2*2}
 	}
-	p.n = n
-	p.Suspect = false
+	p.hashed = max(p.hashed, upto)
 }
 
 // mix is a seeded 128-to-64-bit hash: one 64x64->128 multiply of the two
@@ -177,11 +200,25 @@ func (l *Limiter) Blocked(k Key, now int64) (bool, Tier) {
 	return l.BlockedProbe(&p, now)
 }
 
+// AnyBlocked reports whether any key may be blocked at now. When it is
+// false, Blocked is false for every key, so a caller can skip it. The
+// answer costs one atomic load of a word written only by trips.
+func (l *Limiter) AnyBlocked(now int64) bool { return now < l.horizon.Load() }
+
 // BlockedProbe is Blocked for a key already probed.
 func (l *Limiter) BlockedProbe(p *Probe, now int64) (bool, Tier) {
+	if !l.AnyBlocked(now) {
+		return false, NoTier
+	}
+	return l.blockedInTable(p, now)
+}
+
+// blockedInTable is BlockedProbe read from the table alone.
+func (l *Limiter) blockedInTable(p *Probe, now int64) (bool, Tier) {
 	n := uint64(now)
+	l.hash(p, p.n)
 	for i := range p.n {
-		t, s := p.tiers[i], p.slots[i]
+		t, s := p.first+Tier(i), p.slots[i]
 		if l.level(atomic.LoadUint64(&l.words[s[0]]), t, n) <= l.burst[t] {
 			continue
 		}
@@ -222,20 +259,35 @@ func (l *Limiter) ObserveProbe(p *Probe, denial bool, now int64) Result {
 	blocked := false // over a burst before this response: no new trip
 	if denial {
 		var levels [3]uint64
+		l.hash(p, p.n)
 		for i := range p.n {
-			t, s := p.tiers[i], p.slots[i]
+			t, s := p.first+Tier(i), p.slots[i]
 			la := l.addLevel(s[0], t, n, levelScale)
 			lb := l.addLevel(s[1], t, n, levelScale)
 			res.Collision = res.Collision || la != lb
 			levels[i] = min(la, lb)
 			blocked = blocked || levels[i]-levelScale > l.burst[t]
 		}
+		var until int64
 		for i := range p.n {
-			if t := p.tiers[i]; !blocked && levels[i] > l.burst[t] {
+			t := p.first + Tier(i)
+			if levels[i] <= l.burst[t] {
+				continue
+			}
+			if !blocked {
+				until = max(until, now+l.blockMs+1)
+				l.extendHorizon(until)
 				l.block(p.slots[i][0], p.slots[i][1], t, n)
 				res.Tripped = t
 				blocked = true
+				continue
 			}
+			// Over its burst already (blocked, or charged on in
+			// log-only mode): the horizon must cover the drain.
+			until = max(until, l.drainedAt(now, levels[i]-l.burst[t], t))
+		}
+		if until != 0 {
+			l.extendHorizon(until)
 		}
 	}
 	if l.ratio1024 == 0 {
@@ -243,13 +295,14 @@ func (l *Limiter) ObserveProbe(p *Probe, denial bool, now int64) Result {
 	}
 	// One ratio word per key, the first slot's: collisions add to both
 	// counts, and one compare-and-swap keeps positive answers cheap.
-	client, a, b := p.tiers[0], p.slots[0][0], p.slots[0][1]
+	client, a, b := p.first, p.slots[0][0], p.slots[0][1]
 	total, denials := l.addRatio(a+1, n, denial)
 	minCount := l.minCount
 	if p.Suspect {
 		minCount = min(minCount, SuspectMinCount)
 	}
 	if denial && !blocked && total >= minCount && denials*1024 >= l.ratio1024*total {
+		l.extendHorizon(now + l.blockMs + 1)
 		l.block(a, b, client, n)
 		res.Tripped, res.ByRatio = client, true
 	}
@@ -264,6 +317,26 @@ func (l *Limiter) addLevel(i uint64, t Tier, now, units uint64) uint64 {
 		lvl := min(l.level(old, t, now)+units, maxLevel)
 		if atomic.CompareAndSwapUint64(&l.words[i], old, lvl<<timeBits|now) {
 			return lvl
+		}
+	}
+}
+
+// drainedAt returns the time at which excess level units of tier t will
+// have drained, counted from now.
+func (l *Limiter) drainedAt(now int64, excess uint64, t Tier) int64 {
+	d := l.drainQ32[t]
+	return now + int64((excess<<32+d-1)/d) + 1
+}
+
+// extendHorizon moves the horizon to at least until, rounded up to
+// horizonGrain. A query that races with the trip blocking its own prefix
+// may pass, as it may when it reads the table just before the trip.
+func (l *Limiter) extendHorizon(until int64) {
+	until = (until + horizonGrain) &^ (horizonGrain - 1)
+	for {
+		cur := l.horizon.Load()
+		if cur >= until || l.horizon.CompareAndSwap(cur, until) {
+			return
 		}
 	}
 }

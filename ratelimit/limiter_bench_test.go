@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"testing"
 )
 
@@ -9,11 +10,14 @@ import (
 const benchKeys = 4096
 
 // BenchmarkLimiter measures the per-query operations with the default table
-// (262,144 slots, 4 MiB): Blocked before the query, Observe after it.
+// (262,144 slots, 4 MiB): Blocked before the query, Observe after it. Each
+// operation starts on a fresh table. While no prefix is blocked, Blocked is
+// one load; the one-blocked variants, run with another prefix blocked, show
+// the cost while an enumeration is being held off, when Blocked reads the
+// table.
 //
 //	go test -run '^$' -bench . -benchmem ./ratelimit/
 func BenchmarkLimiter(b *testing.B) {
-	l := newLimiter(b, DefaultConfig())
 	// Many clients, so the table is touched all over as in production.
 	keys := make([]Key, benchKeys)
 	for i := range keys {
@@ -24,36 +28,61 @@ func BenchmarkLimiter(b *testing.B) {
 	}
 	ops := []struct {
 		name string
-		op   func(k Key, now int64)
+		op   func(l *Limiter, k Key, now int64)
 	}{
-		{"Blocked", func(k Key, now int64) { l.Blocked(k, now) }},
-		{"ObservePositive", func(k Key, now int64) { l.Observe(k, false, now) }},
-		{"ObserveDenial", func(k Key, now int64) { l.Observe(k, true, now) }},
-		{"PositiveQuery", func(k Key, now int64) {
+		{"Blocked", func(l *Limiter, k Key, now int64) { l.Blocked(k, now) }},
+		{"ObservePositive", func(l *Limiter, k Key, now int64) { l.Observe(k, false, now) }},
+		{"ObserveDenial", func(l *Limiter, k Key, now int64) { l.Observe(k, true, now) }},
+		{"PositiveQuery", func(l *Limiter, k Key, now int64) {
 			var p Probe
 			l.Probe(k, &p)
 			l.BlockedProbe(&p, now)
 			l.ObserveProbe(&p, false, now)
 		}},
 	}
-	for _, op := range ops {
-		b.Run(op.name, func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				op.op(keys[i%benchKeys], int64(i>>10))
-				i++
+	fresh := func(b *testing.B, oneBlocked bool) *Limiter {
+		l := newLimiter(b, DefaultConfig())
+		if oneBlocked {
+			// Blocked for 120 s of the benchmark's clock, which advances
+			// 1 ms every 1,024 operations: longer than any run.
+			for range 1000 {
+				l.Observe(Key{Addr: netip.MustParseAddr("203.0.113.9")}, true, 0)
 			}
-		})
-		b.Run(op.name+"/parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
+		}
+		return l
+	}
+	for _, op := range ops {
+		for _, oneBlocked := range []bool{false, true} {
+			name := op.name
+			if oneBlocked {
+				if op.name == "ObservePositive" || op.name == "ObserveDenial" {
+					continue // Observe does not look at the horizon
+				}
+				name += "/one-blocked"
+			}
+			b.Run(name, func(b *testing.B) {
+				l := fresh(b, oneBlocked)
+				b.ReportAllocs()
 				i := 0
-				for pb.Next() {
-					op.op(keys[i%benchKeys], int64(i>>10))
+				for b.Loop() {
+					op.op(l, keys[i%benchKeys], int64(i>>10))
 					i++
 				}
 			})
-		})
+			b.Run(name+"/parallel", func(b *testing.B) {
+				l := fresh(b, oneBlocked)
+				b.ReportAllocs()
+				var start atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					// Each goroutine starts elsewhere in the key list, as
+					// different clients reach different cores.
+					i := int(start.Add(benchKeys / 7))
+					for pb.Next() {
+						op.op(l, keys[i%benchKeys], int64(i>>10))
+						i++
+					}
+				})
+			})
+		}
 	}
 }

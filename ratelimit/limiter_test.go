@@ -431,3 +431,80 @@ func TestRatioSaturates(t *testing.T) {
 		t.Fatalf("denials = %d, want 1", d)
 	}
 }
+
+// The horizon lets Blocked skip the table while nothing is blocked, and
+// covers every block: a trip for the block time, and a key charged on past
+// its block (log-only mode) until its level has drained.
+func TestHorizon(t *testing.T) {
+	cfg := testConfig()
+	l := newLimiter(t, cfg)
+	k := key("192.0.2.1")
+	if l.AnyBlocked(0) {
+		t.Fatal("a fresh limiter reports a block")
+	}
+	deny(l, k, 6, 1000)
+	block := cfg.Block.Milliseconds()
+	if !l.AnyBlocked(1000+block-1) || l.AnyBlocked(1000+block+horizonGrain+1) {
+		t.Fatalf("horizon %d after a trip at 1000 with a %d ms block", l.horizon.Load(), block)
+	}
+
+	// Log-only: the blocked key is answered and charged for three block
+	// times, one denial every 50 ms (twice the rate), then stops.
+	now := int64(1000)
+	var p Probe
+	l.Probe(k, &p)
+	for ; now < 1000+3*block; now += 50 {
+		l.Observe(k, true, now)
+		if blocked, _ := l.Blocked(k, now); !blocked {
+			t.Fatalf("unblocked at %d ms while charged over its burst", now)
+		}
+	}
+	// From here the level drains; Blocked agrees with the table until it
+	// has, and the horizon then lets it go.
+	for end := now + 5*block; now < end; now += 100 {
+		got, _ := l.Blocked(k, now)
+		want, _ := l.blockedInTable(&p, now)
+		if got != want {
+			t.Fatalf("at %d ms Blocked = %v, table says %v", now, got, want)
+		}
+	}
+	if l.AnyBlocked(now) {
+		t.Fatalf("horizon %d still ahead of %d after the level drained", l.horizon.Load(), now)
+	}
+}
+
+// In a crowded table with random traffic, the horizon never reports a key
+// blocked that the table does not, and never lets a key the table blocks
+// go while it is charged: a heavy hitter stays limited.
+func TestHorizonAgreesWithTable(t *testing.T) {
+	cfg := testConfig()
+	cfg.Ratio, cfg.MinCount = 0.8, 20
+	cfg.Slots = 64
+	l := newLimiter(t, cfg)
+	heavy := key("203.0.113.7")
+	var hp Probe
+	l.Probe(heavy, &hp)
+	rng := uint64(1)
+	next := func() uint64 { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng }
+	for step := range 200_000 {
+		now := int64(step) // one event a millisecond, 200 s
+		r := next()
+		k := Key{Addr: netip.AddrFrom4([4]byte{10, byte(r >> 8 & 3), byte(r >> 16), 1})}
+		l.Observe(k, r&7 == 0, now)
+		if step%10 == 0 {
+			l.Observe(heavy, true, now) // 100 denials/s against a rate of 10
+		}
+		var p Probe
+		l.Probe(k, &p)
+		got, _ := l.BlockedProbe(&p, now)
+		inTable, _ := l.blockedInTable(&p, now)
+		if got && !inTable {
+			t.Fatalf("step %d: %v blocked by the horizon alone", step, k.Addr)
+		}
+		if step > 100 {
+			if got, _ := l.BlockedProbe(&hp, now); !got {
+				t.Fatalf("step %d: heavy hitter not blocked", step)
+			}
+		}
+	}
+}
