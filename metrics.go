@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/veildns/veil/ratelimit"
 )
 
 var (
@@ -153,8 +155,11 @@ func (sc *serverCounters) tokenCounter(zi, rule int, zone, vendor string, logOnl
 // to this server block. Lookups read an immutable slice; a new pair copies it.
 type counterCache struct {
 	zones      []string
-	ruleCounts []int      // per zone, the rules of its token policy (0: tokens off)
-	limits     bool       // the limiter is on: make its counters too
+	ruleCounts []int // per zone, the rules of its token policy (0: tokens off)
+	limits     bool  // the limiter is on: make its counters too
+	// zeroSeries, if set, creates at 0 the event counters a new (server,
+	// view) can move in a zone (see Veil.zeroSeries).
+	zeroSeries func(server, zone, view string)
 	mu         sync.Mutex // serialises adding a pair
 	list       atomic.Pointer[[]*serverCounters]
 }
@@ -209,10 +214,40 @@ func (cc *counterCache) add(server, view string) *serverCounters {
 			}
 			sc.collisions[zi] = CollisionCount.WithLabelValues(server, zone, view)
 		}
+		if cc.zeroSeries != nil {
+			cc.zeroSeries(server, zone, view)
+		}
 	}
 	next := make([]*serverCounters, len(old), len(old)+1)
 	copy(next, old)
 	next = append(next, sc)
 	cc.list.Store(&next)
 	return sc
+}
+
+// zeroSeries creates, at 0, the policy-action and trip counters veil's
+// configuration can move for a zone, so that rate() and increase() see
+// the first event after a start (a series born at 1 shows no increase) and
+// alerts on them fire on the first external transfer. Only combinations the
+// configuration can produce are made: the configured actions in the current
+// mode, and the limiter's tiers and rules.
+func (v *Veil) zeroSeries(server, zone, view string) {
+	mode := modeLabel(v.logOnly)
+	for _, ra := range [...]struct {
+		r reason
+		a action
+	}{{reasonAXFR, v.transfer}, {reasonIXFR, v.transfer}, {reasonANY, v.anyUDP}, {reasonANY, v.anyTCP}} {
+		if ra.a != actionPass {
+			PolicyCount.WithLabelValues(server, zone, view, reasonNames[ra.r], actionNames[ra.a], mode)
+		}
+	}
+	if v.limit == nil {
+		return
+	}
+	for t := range ratelimit.NumTiers {
+		TripCount.WithLabelValues(server, zone, view, t.String(), "rate")
+		if v.limit.cfg.Ratio > 0 && (t == ratelimit.TierV4Host || t == ratelimit.TierV6Net) {
+			TripCount.WithLabelValues(server, zone, view, t.String(), "ratio")
+		}
+	}
 }

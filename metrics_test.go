@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coredns/coredns/core/dnsserver"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
@@ -25,6 +27,8 @@ func TestMetricNamesLint(t *testing.T) {
 	}
 	limiterGauges.add(v)
 	defer limiterGauges.remove(v)
+	modeGauges.add(v)
+	defer modeGauges.remove(v)
 	// A hidden token, and the exposed-vendors gauge.
 	tv := newTokensVeil(t, "", tokensFile(t))
 	tv.ServeDNS(context.Background(), newTestWriter(t, externalV6, true), query("tokens.test.", dns.TypeTXT, true))
@@ -66,9 +70,64 @@ var wantFamilies = []string{
 	"coredns_veil_limiter_trips_total", "coredns_veil_limiter_collisions_total",
 	"coredns_veil_limiter_blocked_prefixes", "coredns_veil_limiter_table_slots",
 	"coredns_veil_tokens_hidden_total", "coredns_veil_tokens_signed_unfiltered_total", "coredns_veil_tokens_exposed",
+	"coredns_veil_log_only",
 }
 
 var allowedLabels = map[string]bool{
 	"server": true, "zone": true, "view": true, "class": true, "reason": true, "action": true, "mode": true,
 	"tier": true, "rule": true, "state": true, "vendor": true,
+}
+
+// A (server, view) starts with the policy-action and trip counters its
+// configuration can move at 0, so rate() sees the first event; actions the
+// configuration cannot take get no series.
+func TestZeroSeries(t *testing.T) {
+	v := newTestVeil(t, "veil {\n trusted 192.0.2.0/24\n transfer drop\n any hinfo tcp pass\n limit {\n ratio off\n }\n}", &answerHandler{})
+	ctx := context.WithValue(context.Background(), dnsserver.ViewKey{}, "zero-series")
+	v.ServeDNS(ctx, newTestWriter(t, trustedV4, false), query("www.example.org.", dns.TypeA, false))
+
+	series := map[string]float64{}
+	families, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			if labels["view"] != "zero-series" {
+				continue
+			}
+			key := f.GetName()
+			for _, l := range []string{"reason", "action", "mode", "tier", "rule"} {
+				if val, ok := labels[l]; ok {
+					key += " " + l + "=" + val
+				}
+			}
+			series[key] = m.GetCounter().GetValue()
+		}
+	}
+	want := []string{
+		"coredns_veil_policy_actions_total reason=axfr action=drop mode=enforce",
+		"coredns_veil_policy_actions_total reason=ixfr action=drop mode=enforce",
+		"coredns_veil_policy_actions_total reason=any action=hinfo mode=enforce",
+		"coredns_veil_limiter_trips_total tier=v4_32 rule=rate",
+		"coredns_veil_limiter_trips_total tier=v6_48 rule=rate",
+	}
+	for _, k := range want {
+		if val, ok := series[k]; !ok || val != 0 {
+			t.Errorf("%s: present %v, value %v; want a series at 0", k, ok, val)
+		}
+	}
+	for _, k := range []string{
+		"coredns_veil_policy_actions_total reason=any action=pass mode=enforce",
+		"coredns_veil_policy_actions_total reason=axfr action=refuse mode=enforce",
+		"coredns_veil_limiter_trips_total tier=v4_32 rule=ratio",
+	} {
+		if _, ok := series[k]; ok {
+			t.Errorf("%s: a series for what the configuration cannot do", k)
+		}
+	}
 }

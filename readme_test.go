@@ -63,3 +63,29 @@ func TestCorefileSnippetsParse(t *testing.T) {
 		}
 	}
 }
+
+// Every alert in deploy/prometheus/veil-rules.yml has a runbook section in
+// README.md, the anchor its runbook_url points to.
+func TestAlertRunbooks(t *testing.T) {
+	rules, err := os.ReadFile("deploy/prometheus/veil-rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := regexp.MustCompile(`(?m)^\s*- alert:\s*(\S+)`).FindAllStringSubmatch(string(rules), -1)
+	if len(alerts) < 6 {
+		t.Fatalf("found %d alerts in the rules file, want at least 6", len(alerts))
+	}
+	for _, a := range alerts {
+		name := a[1]
+		if !strings.Contains(string(readme), "\n### "+name+"\n") {
+			t.Errorf("alert %s has no \"### %s\" runbook section in README.md", name, name)
+		}
+		if !strings.Contains(string(rules), "https://github.com/veildns/veil#"+strings.ToLower(name)) {
+			t.Errorf("alert %s: runbook_url does not point to #%s", name, strings.ToLower(name))
+		}
+	}
+}

@@ -28,6 +28,8 @@ func setup(c *caddy.Controller) error {
 	}
 	c.OnStartup(func() error { v.logExposedTokens(); tokenGauges.add(v); return nil })
 	c.OnShutdown(func() error { tokenGauges.remove(v); return nil })
+	c.OnStartup(func() error { modeGauges.add(v); return nil })
+	c.OnShutdown(func() error { modeGauges.remove(v); return nil })
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		v.Next = next
 		return v
@@ -124,6 +126,7 @@ func parse(c *caddy.Controller) (*Veil, error) {
 		}
 	}
 	v.counters = newCounterCache(v.zones, v.limit != nil, ruleCounts)
+	v.counters.zeroSeries = v.zeroSeries
 	if v.limit != nil {
 		// One table per zone: all names of a zone share a client's budget.
 		v.limiters = make([]*ratelimit.Limiter, len(v.zones))
@@ -144,7 +147,9 @@ func parse(c *caddy.Controller) (*Veil, error) {
 func parseZones(c *caddy.Controller) (zoneSet, error) {
 	args := c.RemainingArgs()
 	for _, a := range args {
-		if _, ok := dns.IsDomainName(a); !ok {
+		// OriginsFromArgsOrServerBlock silently drops an argument it cannot
+		// normalise ("example.org:"), which would leave that zone unguarded.
+		if _, ok := dns.IsDomainName(a); !ok || len(plugin.Host(a).NormalizeExact()) == 0 {
 			return nil, c.Errf("zone %q is not a domain name", a)
 		}
 	}

@@ -1,0 +1,66 @@
+# Targets a Go developer expects. `make help` lists them. CI (.ci/run) runs
+# the same commands; the README's Development section explains each.
+
+GO        ?= go
+BIN       ?= bin/coredns
+FUZZTIME  ?= 30s
+BENCHTIME ?= 1s
+COUNT     ?= 8
+
+# Native fuzz targets, as package:target.
+FUZZ_TARGETS = .:FuzzHandler .:FuzzParse .:FuzzTokenFilter ./tokens:FuzzClassify
+
+.PHONY: help build run test race e2e enum bench bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
+
+build: ## build CoreDNS with veil compiled in, to bin/coredns
+	$(GO) build -o $(BIN) ./cmd/coredns
+
+run: ## serve the example zone on 127.0.0.1:1053 (metrics on :9153)
+	$(GO) run ./cmd/coredns -conf example/Corefile
+
+test: ## unit and integration tests, with the race detector
+	$(GO) test -race -count=1 ./...
+
+e2e: ## end-to-end tests with real tools (dig, kdig, dnsrecon, nmap, promtool); needs root
+	$(GO) test -tags e2e -count=1 -timeout 30m -v ./test/
+
+enum: ## the limiter's acceptance test: dnsrecon, fierce, dnsenum, nmap, ldns-walk (~2 min)
+	$(GO) test -tags e2e,enum -count=1 -timeout 30m -run TestEnumE2E -v ./test/
+
+bench: ## Go benchmarks: veil against the plain chain, the limiter, the token matcher
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . ./ratelimit/ ./tokens/
+
+bench-dnsperf: ## throughput against stock CoreDNS with dnsperf (several minutes)
+	test/bench/dnsperf.sh
+
+bench-dnsperf-short: ## the same on a short setting, as CI runs it
+	BENCH_ROUNDS=1 BENCH_SECONDS=2 BENCH_SOURCES=2000 test/bench/dnsperf.sh
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 1 $$pkg; \
+	done
+
+vet: ## go vet with every build tag
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
+	$(GO) vet -tags e2e,enum ./test/
+
+fmt: ## gofmt the tree
+	gofmt -w .
+
+lint: vet ## gofmt check, go vet and golangci-lint (v2, config in .golangci.yml)
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	golangci-lint run ./...
+	golangci-lint run --build-tags e2e,enum ./test/
+
+ci: ## what CI runs on a fresh machine (installs packages; needs root or sudo)
+	.ci/run
+
+clean: ## remove built binaries
+	rm -rf bin
