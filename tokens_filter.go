@@ -38,7 +38,10 @@ func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
 		return m
 	}
 	now := v.wallClock()
-	var buf [24]hiddenToken
+	// Room for a few hidden records on the stack; more move to the heap.
+	// A bigger array would grow the stack of every query goroutine that
+	// reaches here, which costs more than the rare allocation.
+	var buf [4]hiddenToken
 	hidden := buf[:0]
 	var owner tokens.Owner // records of one RRset share it
 	signed := false
