@@ -1,6 +1,7 @@
 package veil
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,8 +46,10 @@ func parseLimit(c *caddy.Controller, args []string) (*limitSettings, error) {
 	// the enclosing veil block's nesting stays as it is.
 	hasBlock := c.NextArg()
 	seen := map[string]bool{}
+	lines := map[string]int{} // the Corefile line of each option, for Validate's errors
 	for hasBlock && c.Next() && c.Val() != "}" {
 		opt := c.Val()
+		lines[opt] = c.Line()
 		args := c.RemainingArgs()
 		if slices.Contains(args, "}") || slices.Contains(args, "{") {
 			return nil, c.Errf("limit: put each option of the limit block on a line of its own, and the closing } on its own line")
@@ -97,10 +100,28 @@ func parseLimit(c *caddy.Controller, args []string) (*limitSettings, error) {
 		}
 	}
 	if err := ls.cfg.Validate(); err != nil {
-		return nil, c.Errf("limit: %v", err)
+		return nil, validateError(c, err, lines)
 	}
 	ls.exemptN = newNetSet(ls.exempt)
 	return ls, nil
+}
+
+// validateError reports a setting the limiter rejects as a whole at the line
+// of the option it names (or, for a limit that rate, burst and block reach
+// together, the last of them given), not at the block's closing brace.
+func validateError(c *caddy.Controller, err error, lines map[string]int) error {
+	line := 0
+	if opt, _, _ := strings.Cut(err.Error(), " "); lines[opt] != 0 {
+		line = lines[opt]
+	} else {
+		for _, opt := range []string{"rate", "burst", "block"} {
+			line = max(line, lines[opt])
+		}
+	}
+	if line == 0 {
+		return c.Errf("limit: %v", err)
+	}
+	return fmt.Errorf("%s:%d - Error during parsing: limit: %w", c.File(), line, err)
 }
 
 func oneFloat(c *caddy.Controller, opt string, args []string, allowed string) (float64, error) {

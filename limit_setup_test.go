@@ -58,7 +58,8 @@ func TestParseLimitErrors(t *testing.T) {
 		{"veil {\n limit {\n rate\n }\n}", 3, `limit: rate: got ""; allowed: a number of denials per second above 0`},
 		{"veil {\n limit {\n rate -1\n }\n}", 3, `limit: rate: got "-1"`},
 		{"veil {\n limit {\n burst 0\n }\n}", 3, `limit: burst: got "0"; allowed: a number of denials of at least 1`},
-		{"veil {\n limit {\n burst 0.5\n }\n}", 4, `limit: burst 0.5 must be at least 1`},
+		{"veil {\n limit {\n burst 0.5\n }\n}", 3, `limit: burst 0.5 must be at least 1`},
+		{"veil {\n limit {\n rate 100000\n block 24h\n slip 2\n }\n}", 4, `limit: burst + rate x block is too large`},
 		{"veil {\n limit {\n ratio 0.8 40\n }\n}", 3, `limit: ratio: got "0.8 40"; allowed: ratio FRACTION MIN_RESPONSES WINDOW`},
 		{"veil {\n limit {\n ratio 1.5 40 30s\n }\n}", 3, `limit: ratio: got "1.5 40 30s"`},
 		{"veil {\n limit {\n ratio 0.8 40 100ms\n }\n}", 3, `limit: ratio: got "0.8 40 100ms"`},
@@ -71,7 +72,7 @@ func TestParseLimitErrors(t *testing.T) {
 		{"veil {\n limit {\n exempt 10.0.0.1/8\n }\n}", 3, `limit: exempt: "10.0.0.1/8" has host bits set`},
 		{"veil {\n limit {\n rate 1\n rate 2\n }\n}", 4, `limit: option "rate" given twice; give it once`},
 		{"veil {\n limit\n limit\n}", 3, `option "limit" given twice; give it once`},
-		{"veil {\n limit {\n rate 100000\n block 24h\n }\n}", 5, `limit: burst + rate x block is too large`},
+		{"veil {\n limit {\n rate 100000\n block 24h\n }\n}", 4, `limit: burst + rate x block is too large`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) { checkParseError(t, tc.corefile, tc.line, tc.want) })
