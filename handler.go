@@ -34,21 +34,65 @@ var actionNames = [...]string{actionPass: "pass", actionRefuse: "refuse", action
 // verification-token filter (tokens_filter.go), both on one wrapping writer
 // (writer.go).
 func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	// ServeDNS keeps its stack frame small and calls the next plugin itself:
+	// each query runs on a goroutine whose stack starts small and grows by
+	// copying, and every byte veil adds below the plugins that follow it
+	// makes that copying more frequent (see README, Throughput).
+	var d decision
+	switch v.decide(ctx, w, r, &d) {
+	case routeWatch:
+		return v.external(ctx, w, r, &d)
+	case routeEnforce:
+		return v.enforce(ctx, w, r, &d)
+	}
+	// v.next, written out: as a call it would be one more frame.
+	if v.Next != nil && ot.SpanFromContext(ctx) == nil {
+		return v.Next.ServeDNS(ctx, w, r)
+	}
+	return v.nextTraced(ctx, w, r)
+}
+
+// route is what ServeDNS does with a request.
+type route uint8
+
+const (
+	routePass    route = iota // on to the next plugin with the original writer
+	routeWatch                // on to the next plugin through an externalWriter
+	routeEnforce              // a policy action (enforce)
+)
+
+// decision holds what decide learnt about a request that does not simply
+// pass.
+type decision struct {
+	counters *serverCounters
+	client   netip.Addr
+	remote   net.Addr
+	zi       int
+	rs       reason
+	act      action
+	limit    bool // charge the limiter
+	filter   bool // filter verification tokens
+}
+
+// decide classifies a request, counts it, and fills d unless it passes.
+//
+//go:noinline
+func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d *decision) route {
 	if len(r.Question) != 1 {
 		// The server rejects these before any plugin runs; never guess here.
-		return v.next(ctx, w, r)
+		return routePass
 	}
 	q := &r.Question[0]
 	zi := v.zones.match(q.Name)
 	if zi < 0 {
-		return v.next(ctx, w, r)
+		return routePass
 	}
 	counters := v.counters.get(ctx)
 	remote := w.RemoteAddr()
 	client, ok := clientAddr(remote)
 	if ok && v.trustedN.contains(client) {
 		counters.requests[zi][classTrusted].Inc()
-		return v.next(ctx, w, r)
+		return routePass
 	}
 
 	var (
@@ -59,7 +103,7 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	case dns.TypeAXFR, dns.TypeIXFR:
 		if tsigVerified(w, r) {
 			counters.requests[zi][classTSIG].Inc()
-			return v.next(ctx, w, r)
+			return routePass
 		}
 		rs, act = reasonAXFR, v.transfer
 		if q.Qtype == dns.TypeIXFR {
@@ -78,26 +122,24 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 		act = actionPass
 	}
 	counters.requests[zi][classExternal].Inc()
-	if act == actionPass {
-		limit := v.limit != nil && ok && !v.limit.exemptN.contains(client)
-		filter := v.tokens[zi] != nil && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY)
-		if limit || filter {
-			return v.external(ctx, w, r, counters, zi, client, remote, limit, filter)
-		}
-		return v.next(ctx, w, r)
+	*d = decision{counters: counters, client: client, remote: remote, zi: zi, rs: rs, act: act}
+	if act != actionPass {
+		return routeEnforce
 	}
-
-	return v.enforce(ctx, w, r, counters, zi, client, remote, rs, act)
+	d.limit = v.limit != nil && ok && !v.limit.exemptN.contains(client)
+	d.filter = v.tokens[zi] != nil && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY)
+	if d.limit || d.filter {
+		return routeWatch
+	}
+	return routePass
 }
 
 // enforce counts, logs and carries out a policy action on an external
-// request. It is a function of its own so that ServeDNS, which every query
-// passes through, keeps a small stack frame: each query runs on a goroutine
-// whose stack grows by copying, and the slow path's locals would make that
-// happen more often.
+// request.
 //
 //go:noinline
-func (v *Veil) enforce(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, counters *serverCounters, zi int, client netip.Addr, remote net.Addr, rs reason, act action) (int, error) {
+func (v *Veil) enforce(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d *decision) (int, error) {
+	counters, zi, client, rs, act := d.counters, d.zi, d.client, d.rs, d.act
 	PolicyCount.WithLabelValues(counters.server, v.zones[zi], counters.view, reasonNames[rs], actionNames[act], modeLabel(v.logOnly)).Inc()
 	v.logs.event(rs, act, v.logOnly, client, r.Question[0].Name, v.zones[zi])
 	if v.logOnly {
@@ -110,7 +152,7 @@ func (v *Veil) enforce(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, co
 	case actionHINFO:
 		w.WriteMsg(hinfoAnswer(r))
 	case actionDrop:
-		if isStream(remote) {
+		if isStream(d.remote) {
 			// Close the connection rather than leave the client waiting
 			// for an answer that will not come. For UDP Close is a no-op.
 			w.Close()
@@ -129,9 +171,17 @@ func (v *Veil) enforce(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, co
 // only when a trace span is active, so traces keep their per-plugin spans.
 func (v *Veil) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	if v.Next == nil || ot.SpanFromContext(ctx) != nil {
-		return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
+		return v.nextTraced(ctx, w, r)
 	}
 	return v.Next.ServeDNS(ctx, w, r)
+}
+
+// nextTraced is next through plugin.NextOrFailure, kept out of line so that
+// next stays small enough to inline and adds no stack frame of its own.
+//
+//go:noinline
+func (v *Veil) nextTraced(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	return plugin.NextOrFailure(v.Name(), v.Next, ctx, w, r)
 }
 
 // tsigVerified reports whether r carries a TSIG record that the server

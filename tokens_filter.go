@@ -33,16 +33,28 @@ type hiddenToken struct {
 // removing a record would make the signature fail validation; they are
 // counted in TokensSignedCount.
 func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
-	v, pol := ew.v, ew.v.tokens[ew.zi]
 	if !hasTXT(m) {
 		return m
 	}
-	now := v.wallClock()
 	// Room for a few hidden records on the stack; more move to the heap.
-	// A bigger array would grow the stack of every query goroutine that
-	// reaches here, which costs more than the rare allocation.
+	// Finding and hiding are functions of their own, so the stack this
+	// needs at its deepest (inside the backend's write) is the larger of
+	// the two, not their sum: every byte of it is stack a query goroutine
+	// may have to grow by copying.
 	var buf [4]hiddenToken
-	hidden := buf[:0]
+	hidden := ew.findTokens(m, buf[:0])
+	if len(hidden) == 0 {
+		return m
+	}
+	return ew.hideTokens(m, hidden)
+}
+
+// findTokens appends to hidden the TXT records of m the zone's policy hides.
+//
+//go:noinline
+func (ew *externalWriter) findTokens(m *dns.Msg, hidden []hiddenToken) []hiddenToken {
+	v, pol := ew.v, ew.v.tokens[ew.zi]
+	now := v.wallClock()
 	var owner tokens.Owner // records of one RRset share it
 	signed := false
 	for si, sec := range [3][]dns.RR{m.Answer, m.Ns, m.Extra} {
@@ -71,9 +83,15 @@ func (ew *externalWriter) filterTokens(m *dns.Msg) *dns.Msg {
 		ew.counters.tokensSigned[ew.zi].Inc()
 		v.logs.signedTokensEvent(v.zones[ew.zi])
 	}
-	if len(hidden) == 0 {
-		return m
-	}
+	return hidden
+}
+
+// hideTokens counts and logs the hidden records and, unless veil only logs,
+// returns m without them, in the shape filterTokens describes.
+//
+//go:noinline
+func (ew *externalWriter) hideTokens(m *dns.Msg, hidden []hiddenToken) *dns.Msg {
+	v, pol := ew.v, ew.v.tokens[ew.zi]
 	for _, h := range hidden {
 		ew.counters.tokenCounter(ew.zi, h.rule, v.zones[ew.zi], pol.matcher.Rules()[h.rule].ID, v.logOnly).Inc()
 	}
