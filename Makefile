@@ -10,7 +10,7 @@ COUNT     ?= 8
 # Native fuzz targets, as package:target.
 FUZZ_TARGETS = .:FuzzHandler .:FuzzParse .:FuzzTokenFilter ./tokens:FuzzClassify
 
-.PHONY: help build run test e2e enum bench bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean
+.PHONY: help build run test e2e enum bench bench-ab bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -64,3 +64,7 @@ ci: ## what CI runs on a fresh machine (installs packages; needs root or sudo)
 
 clean: ## remove built binaries
 	rm -rf bin
+
+bench-ab: ## concurrent A/B of stock CoreDNS and veil on one core (needs a kept dnsperf.sh work dir)
+	@W=$$(BENCH_KEEP=1 BENCH_ROUNDS=1 BENCH_SECONDS=1 BENCH_SOURCES=0 BENCH_MIXES=positive test/bench/dnsperf.sh 2>&1 | grep -o '/tmp/veil-bench\.[A-Za-z0-9]*' | head -1); \
+		test/bench/concurrent.sh "$$W"; rm -rf "$$W"
