@@ -2,8 +2,6 @@ package veil
 
 import (
 	"context"
-	"net"
-	"net/netip"
 
 	"github.com/coredns/coredns/plugin"
 
@@ -34,18 +32,30 @@ var actionNames = [...]string{actionPass: "pass", actionRefuse: "refuse", action
 // verification-token filter (tokens_filter.go), both on one wrapping writer
 // (writer.go).
 func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	// ServeDNS keeps its stack frame small and calls the next plugin itself:
-	// each query runs on a goroutine whose stack starts small and grows by
-	// copying, and every byte veil adds below the plugins that follow it
-	// makes that copying more frequent (see README, Throughput).
-	var d decision
-	switch v.decide(ctx, w, r, &d) {
+	// ServeDNS keeps its stack frame small and calls the next plugin itself,
+	// with no helper frame in between: each query runs on a goroutine whose
+	// stack starts small and grows by copying, and every byte veil keeps on
+	// the stack below the plugins that follow it makes that copying more
+	// frequent and longer (see README, Throughput).
+	rt, ew := v.decide(ctx, w, r)
+	switch rt {
 	case routeWatch:
-		return v.external(ctx, w, r, &d)
+		var (
+			rcode int
+			err   error
+		)
+		if v.Next != nil && ot.SpanFromContext(ctx) == nil {
+			rcode, err = v.Next.ServeDNS(ctx, ew, r)
+		} else {
+			rcode, err = v.nextTraced(ctx, ew, r)
+		}
+		ew.release()
+		return rcode, err
 	case routeEnforce:
-		return v.enforce(ctx, w, r, &d)
+		return v.enforce(ctx, w, r, ew)
+	case routeAnswered:
+		return dns.RcodeSuccess, nil
 	}
-	// v.next, written out: as a call it would be one more frame.
 	if v.Next != nil && ot.SpanFromContext(ctx) == nil {
 		return v.Next.ServeDNS(ctx, w, r)
 	}
@@ -56,43 +66,33 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 type route uint8
 
 const (
-	routePass    route = iota // on to the next plugin with the original writer
-	routeWatch                // on to the next plugin through an externalWriter
-	routeEnforce              // a policy action (enforce)
+	routePass     route = iota // on to the next plugin with the original writer
+	routeWatch                 // on to the next plugin through the externalWriter
+	routeEnforce               // a policy action, described by the externalWriter
+	routeAnswered              // the limiter answered (or dropped) it already
 )
 
-// decision holds what decide learnt about a request that does not simply
-// pass.
-type decision struct {
-	counters *serverCounters
-	client   netip.Addr
-	remote   net.Addr
-	zi       int
-	rs       reason
-	act      action
-	limit    bool // charge the limiter
-	filter   bool // filter verification tokens
-}
-
-// decide classifies a request, counts it, and fills d unless it passes.
+// decide classifies a request and counts it. For routeWatch and
+// routeEnforce it returns a pooled externalWriter that describes the
+// request; a blocked prefix's query gets the limiter's action here.
 //
 //go:noinline
-func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d *decision) route {
+func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (route, *externalWriter) {
 	if len(r.Question) != 1 {
 		// The server rejects these before any plugin runs; never guess here.
-		return routePass
+		return routePass, nil
 	}
 	q := &r.Question[0]
 	zi := v.zones.match(q.Name)
 	if zi < 0 {
-		return routePass
+		return routePass, nil
 	}
 	counters := v.counters.get(ctx)
 	remote := w.RemoteAddr()
 	client, ok := clientAddr(remote)
 	if ok && v.trustedN.contains(client) {
 		counters.requests[zi][classTrusted].Inc()
-		return routePass
+		return routePass, nil
 	}
 
 	var (
@@ -103,7 +103,7 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d *
 	case dns.TypeAXFR, dns.TypeIXFR:
 		if tsigVerified(w, r) {
 			counters.requests[zi][classTSIG].Inc()
-			return routePass
+			return routePass, nil
 		}
 		rs, act = reasonAXFR, v.transfer
 		if q.Qtype == dns.TypeIXFR {
@@ -122,24 +122,33 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d *
 		act = actionPass
 	}
 	counters.requests[zi][classExternal].Inc()
-	*d = decision{counters: counters, client: client, remote: remote, zi: zi, rs: rs, act: act}
+	limit := act == actionPass && v.limit != nil && ok && !v.limit.exemptN.contains(client)
+	filter := act == actionPass && v.tokens[zi] != nil && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY)
+	if act == actionPass && !limit && !filter {
+		return routePass, nil
+	}
+	ew := externalWriterPool.Get().(*externalWriter)
+	ew.ResponseWriter, ew.v, ew.ctx, ew.req = w, v, ctx, r
+	ew.zi, ew.counters, ew.client, ew.remote = zi, counters, client, remote
+	ew.limit, ew.tokens = limit, filter
 	if act != actionPass {
-		return routeEnforce
+		ew.rs, ew.act = rs, act
+		return routeEnforce, ew
 	}
-	d.limit = v.limit != nil && ok && !v.limit.exemptN.contains(client)
-	d.filter = v.tokens[zi] != nil && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY)
-	if d.limit || d.filter {
-		return routeWatch
+	if limit && v.gate(w, r, counters, zi, client, remote, ew) {
+		ew.release()
+		return routeAnswered, nil
 	}
-	return routePass
+	return routeWatch, ew
 }
 
-// enforce counts, logs and carries out a policy action on an external
-// request.
+// enforce counts, logs and carries out the policy action ew describes, and
+// releases ew.
 //
 //go:noinline
-func (v *Veil) enforce(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d *decision) (int, error) {
-	counters, zi, client, rs, act := d.counters, d.zi, d.client, d.rs, d.act
+func (v *Veil) enforce(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, ew *externalWriter) (int, error) {
+	counters, zi, client, remote, rs, act := ew.counters, ew.zi, ew.client, ew.remote, ew.rs, ew.act
+	ew.release()
 	PolicyCount.WithLabelValues(counters.server, v.zones[zi], counters.view, reasonNames[rs], actionNames[act], modeLabel(v.logOnly)).Inc()
 	v.logs.event(rs, act, v.logOnly, client, r.Question[0].Name, v.zones[zi])
 	if v.logOnly {
@@ -152,7 +161,7 @@ func (v *Veil) enforce(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d 
 	case actionHINFO:
 		w.WriteMsg(hinfoAnswer(r))
 	case actionDrop:
-		if isStream(d.remote) {
+		if isStream(remote) {
 			// Close the connection rather than leave the client waiting
 			// for an answer that will not come. For UDP Close is a no-op.
 			w.Close()

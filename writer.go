@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/miekg/dns"
-	ot "github.com/opentracing/opentracing-go"
 
 	"github.com/veildns/veil/ratelimit"
 )
@@ -26,6 +25,10 @@ type externalWriter struct {
 	zi       int
 	counters *serverCounters
 	client   netip.Addr
+	remote   net.Addr
+
+	rs  reason // enforce: why
+	act action // enforce: what
 
 	limit  bool // charge the limiter
 	tokens bool // filter tokens
@@ -67,35 +70,11 @@ func (ew *externalWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// external runs an external query that veil passes on through the limiter
-// gate (a blocked prefix gets the block action) and on to the next plugin
-// with a writer that filters and charges its answer.
-func (v *Veil) external(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d *decision) (int, error) {
-	ew := externalWriterPool.Get().(*externalWriter)
-	if d.limit {
-		if done := v.gate(w, r, d.counters, d.zi, d.client, d.remote, ew); done {
-			externalWriterPool.Put(ew)
-			return dns.RcodeSuccess, nil
-		}
-	}
-	ew.ResponseWriter, ew.v, ew.ctx, ew.req = w, v, ctx, r
-	ew.zi, ew.counters, ew.client = d.zi, d.counters, d.client
-	ew.limit, ew.tokens = d.limit, d.filter
-	var (
-		rcode int
-		err   error
-	)
-	// v.next, written out: as a call it would be one more frame.
-	if v.Next != nil && ot.SpanFromContext(ctx) == nil {
-		rcode, err = v.Next.ServeDNS(ctx, ew, r)
-	} else {
-		rcode, err = v.nextTraced(ctx, ew, r)
-	}
-	// Drop the references a pooled writer would keep alive; the rest is
-	// overwritten by the next query.
-	ew.ResponseWriter, ew.v, ew.ctx, ew.req, ew.counters = nil, nil, nil, nil, nil
+// release drops the references a pooled writer would keep alive (the rest
+// is overwritten by the next query) and returns it to the pool.
+func (ew *externalWriter) release() {
+	ew.ResponseWriter, ew.v, ew.ctx, ew.req, ew.counters, ew.remote = nil, nil, nil, nil, nil, nil
 	externalWriterPool.Put(ew)
-	return rcode, err
 }
 
 // gate probes the client's prefixes into ew and answers the query itself if
