@@ -260,16 +260,7 @@ func fuzzParseSeeds(tb testing.TB) []string {
 			if len(toks) == 0 {
 				continue
 			}
-			var sb strings.Builder
-			line := toks[0].Line
-			for _, tok := range toks {
-				if tok.Line != line {
-					sb.WriteString("\n")
-					line = tok.Line
-				}
-				sb.WriteString(tok.Text + " ")
-			}
-			directives = append(directives, sb.String())
+			directives = append(directives, directiveText(toks))
 		}
 	}
 	if syntax := regexp.MustCompile(`(?s)~~~\n(veil \[ZONES\.\.\.\] \{.*?)~~~`).FindStringSubmatch(string(readme)); syntax != nil {

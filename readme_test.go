@@ -43,16 +43,7 @@ func TestCorefileSnippetsParse(t *testing.T) {
 				continue
 			}
 			veils++
-			var sb strings.Builder
-			line := tokens[0].Line
-			for _, tok := range tokens {
-				if tok.Line != line {
-					sb.WriteString("\n")
-					line = tok.Line
-				}
-				sb.WriteString(tok.Text + " ")
-			}
-			c := caddy.NewTestController("dns", sb.String())
+			c := caddy.NewTestController("dns", directiveText(tokens))
 			c.ServerBlockKeys = b.Keys
 			if _, err := parse(c); err != nil {
 				t.Errorf("snippet %d: veil directive does not parse: %v\n%s", i, err, text)
@@ -88,4 +79,19 @@ func TestAlertRunbooks(t *testing.T) {
 			t.Errorf("alert %s: runbook_url does not point to #%s", name, strings.ToLower(name))
 		}
 	}
+}
+
+// directiveText turns a parsed directive back into Corefile text, one line
+// per source line, for caddy.NewTestController.
+func directiveText(toks []caddyfile.Token) string {
+	var sb strings.Builder
+	line := toks[0].Line
+	for _, tok := range toks {
+		if tok.Line != line {
+			sb.WriteString("\n")
+			line = tok.Line
+		}
+		sb.WriteString(tok.Text + " ")
+	}
+	return sb.String()
 }

@@ -1040,51 +1040,11 @@ scrape_configs:
     static_configs:
       - targets: ['%s']
 `, rules, monMetricsAddr))
-	logPath := filepath.Join(dir, "prometheus.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("prometheus", "--config.file="+config, "--storage.tsdb.path="+p.dataDir,
-		"--web.listen-address="+monPromAddr, "--log.level=warn")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("start prometheus: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		logFile.Close()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("prometheus (pid %d) did not exit within 10s of SIGKILL", cmd.Process.Pid)
-		}
-		if t.Failed() {
-			t.Logf("prometheus log (%s):\n%s", logPath, e2eTail(logPath, 50))
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			t.Fatalf("prometheus exited before it was ready (is %s free?). Log:\n%s", monPromAddr, e2eTail(logPath, 30))
-		default:
-		}
-		if lastErr = p.ready(); lastErr == nil {
-			return p
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("prometheus not ready after 30s: %v\nlog:\n%s", lastErr, e2eTail(logPath, 30))
-	return nil
+	e2eRunProcess(t, "prometheus", dir, filepath.Join(dir, "prometheus.log"),
+		[]string{"prometheus", "--config.file=" + config, "--storage.tsdb.path=" + p.dataDir,
+			"--web.listen-address=" + monPromAddr, "--log.level=warn"},
+		30*time.Second, p.ready, "is "+monPromAddr+" free?")
+	return p
 }
 
 // ready checks that the Prometheus on monPromAddr is ours (its storage

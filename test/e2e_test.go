@@ -224,23 +224,32 @@ func e2eStartServer(t *testing.T, bin, dir string) {
 }
 
 // e2eRunCoreDNS starts bin with corefile (logging to coredns.log beside it)
-// and polls ready, at most 200 times within timeout, until it returns nil.
-// The process is killed and reaped in t.Cleanup; if the test failed its log
-// is printed. hint tells what start-up needs, for the failure message.
+// and waits until ready returns nil (see e2eRunProcess). hint tells what
+// start-up needs, for the failure message.
 func e2eRunCoreDNS(t *testing.T, bin, corefile string, timeout time.Duration, ready func() error, hint string) {
 	t.Helper()
 	dir := filepath.Dir(corefile)
-	logPath := filepath.Join(dir, "coredns.log")
+	e2eRunProcess(t, "coredns", dir, filepath.Join(dir, "coredns.log"), []string{bin, "-conf", corefile}, timeout, ready,
+		"port 53 needs root or CAP_NET_BIND_SERVICE and "+hint)
+}
+
+// e2eRunProcess starts argv in dir, logging to logPath, and polls ready,
+// at most 200 times within timeout, until it returns nil. The process is
+// killed and reaped in t.Cleanup; if the test failed its log is printed.
+// hint says what start-up needs, for the message if the process exits
+// before it is ready.
+func e2eRunProcess(t *testing.T, name, dir, logPath string, argv []string, timeout time.Duration, ready func() error, hint string) {
+	t.Helper()
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-conf", corefile)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		t.Fatalf("start coredns: %v", err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	exited := make(chan struct{})
 	var waitErr error
@@ -254,11 +263,11 @@ func e2eRunCoreDNS(t *testing.T, bin, corefile string, timeout time.Duration, re
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
-			t.Errorf("coredns (pid %d) did not exit within 10s of SIGKILL", cmd.Process.Pid)
+			t.Errorf("%s (pid %d) did not exit within 10s of SIGKILL", name, cmd.Process.Pid)
 			return
 		}
 		if t.Failed() {
-			t.Logf("coredns log (%s):\n%s", logPath, e2eTail(logPath, 200))
+			t.Logf("%s log (%s):\n%s", name, logPath, e2eTail(logPath, 200))
 		}
 	})
 
@@ -267,8 +276,7 @@ func e2eRunCoreDNS(t *testing.T, bin, corefile string, timeout time.Duration, re
 	for i := 0; i < 200 && time.Now().Before(deadline); i++ {
 		select {
 		case <-exited:
-			t.Fatalf("coredns exited before it was ready (%v); port 53 needs root or CAP_NET_BIND_SERVICE and %s. Log:\n%s",
-				waitErr, hint, e2eTail(logPath, 50))
+			t.Fatalf("%s exited before it was ready (%v); %s. Log:\n%s", name, waitErr, hint, e2eTail(logPath, 50))
 		default:
 		}
 		if lastErr = ready(); lastErr == nil {
@@ -276,7 +284,7 @@ func e2eRunCoreDNS(t *testing.T, bin, corefile string, timeout time.Duration, re
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("coredns not ready after %v: %v\nlog:\n%s", timeout, lastErr, e2eTail(logPath, 50))
+	t.Fatalf("%s not ready after %v: %v\nlog:\n%s", name, timeout, lastErr, e2eTail(logPath, 50))
 }
 
 // e2eProbe asks every listener, over UDP and TCP, for this run's nonce.
