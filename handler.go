@@ -32,11 +32,13 @@ var actionNames = [...]string{actionPass: "pass", actionRefuse: "refuse", action
 // verification-token filter (tokens_filter.go), both on one wrapping writer
 // (writer.go).
 func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	// ServeDNS keeps its stack frame small and calls the next plugin itself,
-	// with no helper frame in between: each query runs on a goroutine whose
-	// stack starts small and grows by copying, and every byte veil keeps on
-	// the stack below the plugins that follow it makes that copying more
-	// frequent and longer (see README, Throughput).
+	// Each query runs on a goroutine whose stack starts small and grows by
+	// copying. growStack grows it here, while it is shallow and cheap to
+	// copy, so that the plugins after veil run without growing it (see
+	// growstack.go and README, Throughput). ServeDNS also keeps its own
+	// frame small and calls the next plugin itself, with no helper frame
+	// in between.
+	growStack()
 	rt, ew := v.decide(ctx, w, r)
 	switch rt {
 	case routeWatch:
