@@ -46,7 +46,7 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 			rcode int
 			err   error
 		)
-		if v.Next != nil && ot.SpanFromContext(ctx) == nil {
+		if v.Next != nil && (v.untraced || ot.SpanFromContext(ctx) == nil) {
 			rcode, err = v.Next.ServeDNS(ctx, ew, r)
 		} else {
 			rcode, err = v.nextTraced(ctx, ew, r)
@@ -58,7 +58,7 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	case routeAnswered:
 		return dns.RcodeSuccess, nil
 	}
-	if v.Next != nil && ot.SpanFromContext(ctx) == nil {
+	if v.Next != nil && (v.untraced || ot.SpanFromContext(ctx) == nil) {
 		return v.Next.ServeDNS(ctx, w, r)
 	}
 	return v.nextTraced(ctx, w, r)
@@ -181,7 +181,7 @@ func (v *Veil) enforce(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, ew
 // So veil calls the next plugin directly, and goes through NextOrFailure
 // only when a trace span is active, so traces keep their per-plugin spans.
 func (v *Veil) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	if v.Next == nil || ot.SpanFromContext(ctx) != nil {
+	if v.Next == nil || (!v.untraced && ot.SpanFromContext(ctx) != nil) {
 		return v.nextTraced(ctx, w, r)
 	}
 	return v.Next.ServeDNS(ctx, w, r)

@@ -160,8 +160,12 @@ type counterCache struct {
 	// zeroSeries, if set, creates at 0 the event counters a new (server,
 	// view) can move in a zone (see Veil.zeroSeries).
 	zeroSeries func(server, zone, view string)
-	mu         sync.Mutex // serialises adding a pair
-	list       atomic.Pointer[[]*serverCounters]
+	// view is the server block's view, once known at start-up (viewKnown);
+	// until then get reads it from each request's context.
+	view      string
+	viewKnown bool
+	mu        sync.Mutex // serialises adding a pair
+	list      atomic.Pointer[[]*serverCounters]
 }
 
 func newCounterCache(zones []string, limits bool, ruleCounts []int) *counterCache {
@@ -170,7 +174,10 @@ func newCounterCache(zones []string, limits bool, ruleCounts []int) *counterCach
 
 // get returns the counters for the server and view in ctx.
 func (cc *counterCache) get(ctx context.Context) *serverCounters {
-	server, view := metrics.WithServer(ctx), metrics.WithView(ctx)
+	server, view := metrics.WithServer(ctx), cc.view
+	if !cc.viewKnown {
+		view = metrics.WithView(ctx)
+	}
 	if l := cc.list.Load(); l != nil {
 		for _, sc := range *l {
 			if sc.server == server && sc.view == view {
@@ -180,6 +187,10 @@ func (cc *counterCache) get(ctx context.Context) *serverCounters {
 	}
 	return cc.add(server, view)
 }
+
+// setView fixes the view get reports, before requests arrive: CoreDNS
+// gives each server block (and so each veil) at most one view.
+func (cc *counterCache) setView(view string) { cc.view, cc.viewKnown = view, true }
 
 func (cc *counterCache) add(server, view string) *serverCounters {
 	cc.mu.Lock()

@@ -28,6 +28,13 @@ func setup(c *caddy.Controller) error {
 	}
 	c.OnStartup(func() error { v.logExposedTokens(); tokenGauges.add(v); return nil })
 	c.OnShutdown(func() error { tokenGauges.remove(v); return nil })
+	c.OnStartup(func() error {
+		// The servers are made: the view and the plugin chain are known.
+		cfg := dnsserver.GetConfig(c)
+		v.counters.setView(cfg.ViewName)
+		v.untraced = cfg.Handler("trace") == nil
+		return nil
+	})
 	c.OnStartup(func() error { modeGauges.add(v); return nil })
 	c.OnShutdown(func() error { modeGauges.remove(v); return nil })
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {

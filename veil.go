@@ -33,6 +33,10 @@ type Veil struct {
 	anyUDP   action    // what external ANY over UDP gets
 	anyTCP   action    // what external ANY over TCP (and other stream transports) gets
 	logOnly  bool      // count and log, but change no answer
+	// untraced is set at start-up when the server block has no trace
+	// plugin, so no request can carry a span and veil skips looking for
+	// one (a context lookup per query).
+	untraced bool
 
 	counters *counterCache // per server/view request counters, hot path
 	logs     *sampledLog   // at most one log line per reason per period

@@ -1,0 +1,104 @@
+package test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// veil learns its server block's view and whether the block has a trace
+// plugin once the servers are made, rather than from every request's
+// context. These tests check that both still come out right on a real
+// server.
+
+// TestViewLabel serves example.org twice on one port, once in a view that
+// takes 127.0.0.3 and once for everyone else, and checks that veil counts
+// each client's queries under its own view label.
+func TestViewLabel(t *testing.T) {
+	s := startServer(t, `example.org:{port} {
+	bind 127.0.0.1
+	view inside {
+		expr incidr(client_ip(), '127.0.0.3/32')
+	}
+	prometheus 127.0.0.1:0
+	veil {
+		trusted 127.0.0.1
+	}
+	file {zones}/db.example.org example.org
+}
+example.org:{port} {
+	bind 127.0.0.1
+	prometheus 127.0.0.1:0
+	veil {
+		trusted 127.0.0.1
+	}
+	file {zones}/db.example.org example.org
+}`)
+	for range 3 {
+		if r := exchange(t, "udp", thirdIP, s.addr, aQuery("www.example.org.")); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Fatalf("from %s: %v", thirdIP, r)
+		}
+	}
+	for range 2 {
+		if r := exchange(t, "udp", externalIP, s.addr, aQuery("www.example.org.")); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Fatalf("from %s: %v", externalIP, r)
+		}
+	}
+	mfs := scrape(t, s.metricsURL)
+	for view, want := range map[string]float64{"inside": 3, "": 2} {
+		got := metricValue(mfs, "coredns_veil_requests_total", map[string]string{"server": s.label, "zone": "example.org.", "view": view, "class": "external"})
+		if got != want {
+			t.Errorf("coredns_veil_requests_total{view=%q,class=external} = %v, want %v", view, got, want)
+		}
+	}
+}
+
+// TestTraceSpans runs the trace plugin in front of veil with a Zipkin
+// collector on loopback, and checks that the plugin after veil still gets
+// its own span: veil hands requests on through plugin.NextOrFailure when a
+// span is active.
+func TestTraceSpans(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		spans strings.Builder
+	)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		spans.Write(b)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer collector.Close()
+	s := startServer(t, `example.org:{port} {
+	bind 127.0.0.1
+	trace `+strings.TrimPrefix(collector.URL, "http://")+`
+	veil {
+		trusted 127.0.0.1
+	}
+	file {zones}/db.example.org example.org
+}`)
+	if r := exchange(t, "udp", externalIP, s.addr, aQuery("www.example.org.")); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+		t.Fatalf("from %s: %v", externalIP, r)
+	}
+	// The reporter sends its batch about once a second.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		got := spans.String()
+		mu.Unlock()
+		if strings.Contains(got, `"name":"file"`) && strings.Contains(got, `"name":"veil"`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no spans for veil and file reached the collector within 5 s; got %q", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
