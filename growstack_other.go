@@ -2,8 +2,5 @@
 
 package veil
 
-// growStackFrame is 0 where growStack is not implemented.
-const growStackFrame = 0
-
 // growStack does nothing on this architecture; see growstack.go.
 func growStack() {}

@@ -43,7 +43,7 @@ func inMinimalStacks(t *testing.T) bool {
 //
 //go:noinline
 func stackUser(n int) {
-	var buf [1536]byte
+	var buf [growStackFrame * 3 / 4]byte
 	buf[n%len(buf)] = byte(n)
 	stackSink = buf[(n*7)%len(buf)]
 }
