@@ -188,6 +188,11 @@ func (cc *counterCache) get(ctx context.Context) *serverCounters {
 	return cc.add(server, view)
 }
 
+// prepare creates the counters of a server, and with them the zero-valued
+// series, before its first request: a counter whose first event comes after
+// start-up then rises from 0, which rate() and increase() see.
+func (cc *counterCache) prepare(server string) { cc.add(server, cc.view) }
+
 // setView fixes the view get reports, before requests arrive: CoreDNS
 // gives each server block (and so each veil) at most one view.
 func (cc *counterCache) setView(view string) { cc.view, cc.viewKnown = view, true }

@@ -2,6 +2,7 @@ package veil
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -33,6 +34,11 @@ func setup(c *caddy.Controller) error {
 		cfg := dnsserver.GetConfig(c)
 		v.counters.setView(cfg.ViewName)
 		v.untraced = cfg.Handler("trace") == nil
+		// The listeners' server labels, built as the metrics plugin builds
+		// them for coredns_plugin_enabled.
+		for _, h := range cfg.ListenHosts {
+			v.counters.prepare(cfg.Transport + "://" + net.JoinHostPort(h, cfg.Port))
+		}
 		return nil
 	})
 	c.OnStartup(func() error { modeGauges.add(v); return nil })

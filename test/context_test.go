@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // veil learns its server block's view and whether the block has a trace
@@ -101,4 +102,52 @@ func TestTraceSpans(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestSeriesAtStartup checks that veil's counters exist, at 0, as soon as
+// the server is up: an external AXFR as the very first query after a
+// restart must show as an increase from 0, not as a series born at 1 that
+// rate() and increase() cannot see.
+func TestSeriesAtStartup(t *testing.T) {
+	s := startServer(t, corefile(limitVeil))
+	axfrSeries := map[string]string{"server": s.label, "zone": "example.org.", "view": "", "reason": "axfr", "action": "refuse", "mode": "enforce"}
+	external := map[string]string{"server": s.label, "zone": "example.org.", "view": "", "class": "external"}
+	mfs := scrape(t, s.metricsURL)
+	for name, labels := range map[string]map[string]string{
+		"coredns_veil_policy_actions_total":     axfrSeries,
+		"coredns_veil_requests_total":           external,
+		"coredns_veil_limiter_trips_total":      {"server": s.label, "zone": "example.org.", "tier": "v4_24", "rule": "rate"},
+		"coredns_veil_limiter_table_slots":      {"server": s.label, "zone": "example.org.", "state": "total"},
+		"coredns_veil_limiter_blocked_prefixes": {"server": s.label, "zone": "example.org."},
+		"coredns_veil_tokens_exposed":           {"server": s.label, "zone": "example.org.", "vendor": "google"},
+		"coredns_veil_log_only":                 {"server": s.label, "zone": "example.org."},
+	} {
+		if !hasSeries(mfs, name, labels) {
+			t.Errorf("before any query: no series %s %v", name, labels)
+		}
+	}
+	r := exchange(t, "tcp", externalIP, s.addr, axfr("example.org.", dns.TypeAXFR, false))
+	if r.Rcode != dns.RcodeRefused {
+		t.Fatalf("external AXFR: %v", r)
+	}
+	mfs = scrape(t, s.metricsURL)
+	if got := metricValue(mfs, "coredns_veil_policy_actions_total", axfrSeries); got != 1 {
+		t.Errorf("after one external AXFR: %v, want 1", got)
+	}
+}
+
+// hasSeries reports whether name has a series whose labels include want.
+func hasSeries(mfs map[string]*dto.MetricFamily, name string, want map[string]string) bool {
+	for _, m := range mfs[name].GetMetric() {
+		match := 0
+		for _, l := range m.GetLabel() {
+			if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
+				match++
+			}
+		}
+		if match == len(want) {
+			return true
+		}
+	}
+	return false
 }
