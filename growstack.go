@@ -2,7 +2,7 @@
 
 package veil
 
-// growStackFrame is growStack's frame size in bytes (growstack_*.s).
+// growStackFrame is growStack's frame size in bytes (growstack.s).
 const growStackFrame = 2048
 
 // growStack does nothing but has a frame of growStackFrame bytes, so that

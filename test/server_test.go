@@ -209,11 +209,20 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 // metricValue returns the value of the series of name whose labels include
 // all of want, or 0 if there is none.
 func metricValue(mfs map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	mf, ok := mfs[name]
-	if !ok {
+	m := findSeries(mfs, name, want)
+	if m == nil {
 		return 0
 	}
-	for _, m := range mf.GetMetric() {
+	if c := m.GetCounter(); c != nil {
+		return c.GetValue()
+	}
+	return m.GetGauge().GetValue()
+}
+
+// findSeries returns the first series of name whose labels include all of
+// want, or nil.
+func findSeries(mfs map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
+	for _, m := range mfs[name].GetMetric() {
 		match := 0
 		for _, l := range m.GetLabel() {
 			if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
@@ -221,13 +230,10 @@ func metricValue(mfs map[string]*dto.MetricFamily, name string, want map[string]
 			}
 		}
 		if match == len(want) {
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-			return m.GetGauge().GetValue()
+			return m
 		}
 	}
-	return 0
+	return nil
 }
 
 // ede returns the Extended DNS Error code in m, or -1.
