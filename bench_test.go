@@ -22,15 +22,7 @@ import (
 // the backend veil sits in front of in a typical authoritative setup.
 func exampleFile(b *testing.B) file.File {
 	b.Helper()
-	f, err := os.Open("example/db.example.org")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	z, err := file.Parse(f, "example.org.", "example/db.example.org", 0)
-	if err != nil {
-		b.Fatal(err)
-	}
+	z := parseZoneFile(b, "example/db.example.org", "example.org.")
 	return file.File{Zones: file.Zones{Z: map[string]*file.Zone{"example.org.": z}, Names: []string{"example.org."}}}
 }
 

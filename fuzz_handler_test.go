@@ -219,15 +219,7 @@ func newFuzzHandlerEnv(tb testing.TB) *fuzzHandlerEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sf, err := os.Open(fuzzSignedZone)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer sf.Close()
-	sz, err := file.Parse(sf, "tokens.test.", fuzzSignedZone, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	sz := parseZoneFile(tb, fuzzSignedZone, "tokens.test.")
 	backend := file.File{Zones: file.Zones{
 		Z:     map[string]*file.Zone{"example.org.": z, "tokens.test.": sz},
 		Names: []string{"example.org.", "tokens.test."},
@@ -514,7 +506,7 @@ func checkExternal(t *testing.T, v *Veil, ci, i int, req *dns.Msg, stream, reach
 		if m == nil || m.Rcode != dns.RcodeRefused || len(m.Answer)+len(m.Ns) != 0 {
 			fail("want REFUSED without records")
 		}
-		if req.IsEdns0() != nil && fuzzEDE(m) != int(dns.ExtendedErrorCodeProhibited) {
+		if req.IsEdns0() != nil && edeCode(m) != int(dns.ExtendedErrorCodeProhibited) {
 			fail("want EDE 18 (Prohibited)")
 		}
 		return
@@ -571,7 +563,7 @@ func limiterAnswer(m, req *dns.Msg, stream bool) bool {
 		return !stream
 	case stream:
 		return m.Rcode == dns.RcodeRefused && len(m.Answer)+len(m.Ns) == 0 &&
-			(req.IsEdns0() == nil || fuzzEDE(m) == int(dns.ExtendedErrorCodeBlocked))
+			(req.IsEdns0() == nil || edeCode(m) == int(dns.ExtendedErrorCodeBlocked))
 	default:
 		return m.Truncated && len(m.Answer)+len(m.Ns) == 0
 	}
@@ -587,18 +579,6 @@ func fuzzZoneIndex(v *Veil, name string) int {
 		}
 	}
 	return best
-}
-
-// fuzzEDE returns the Extended DNS Error code of m, or -1.
-func fuzzEDE(m *dns.Msg) int {
-	if o := m.IsEdns0(); o != nil {
-		for _, e := range o.Option {
-			if ede, ok := e.(*dns.EDNS0_EDE); ok {
-				return int(ede.InfoCode)
-			}
-		}
-	}
-	return -1
 }
 
 // wireHeader reads the header of a message as miekg/dns's server does

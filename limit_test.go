@@ -261,6 +261,7 @@ func TestIsDenial(t *testing.T) {
 	}
 }
 
+// edeCode returns the Extended DNS Error code of m, or -1.
 func edeCode(m *dns.Msg) int {
 	if o := m.IsEdns0(); o != nil {
 		for _, opt := range o.Option {

@@ -25,16 +25,23 @@ const tokensZoneFile = "test/testdata/tokens.zone"
 // as tokens.test.
 func tokensFile(t testing.TB) file.File {
 	t.Helper()
-	f, err := os.Open(tokensZoneFile)
+	z := parseZoneFile(t, tokensZoneFile, "tokens.test.")
+	return file.File{Zones: file.Zones{Z: map[string]*file.Zone{"tokens.test.": z}, Names: []string{"tokens.test."}}}
+}
+
+// parseZoneFile parses the zone file at path as origin.
+func parseZoneFile(tb testing.TB, path, origin string) *file.Zone {
+	tb.Helper()
+	f, err := os.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer f.Close()
-	z, err := file.Parse(f, "tokens.test.", tokensZoneFile, 0)
+	z, err := file.Parse(f, origin, path, 0)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return file.File{Zones: file.Zones{Z: map[string]*file.Zone{"tokens.test.": z}, Names: []string{"tokens.test."}}}
+	return z
 }
 
 // newTokensVeil returns veil for tokens.test, trusting 192.0.2.0/24, with
