@@ -34,8 +34,9 @@ func benchVeils(b *testing.B, next plugin.Handler) (plain, limited *Veil) {
 	plain = newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n}", next)
 	limited = newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n limit\n}", next)
 	for _, v := range []*Veil{plain, limited} {
-		// What OnStartup learns for a server block without view or trace.
-		v.counters.setView("")
+		// What OnStartup learns for a server block without view or trace
+		// that listens on one address, the one serverContext names.
+		v.counters.start("", []string{benchServer})
 		v.untraced = true
 	}
 	startClock()
@@ -43,11 +44,14 @@ func benchVeils(b *testing.B, next plugin.Handler) (plain, limited *Veil) {
 	return plain, limited
 }
 
+// benchServer is the server the benchmarks' requests arrive on.
+const benchServer = "dns://:53"
+
 // serverContext returns a request context as CoreDNS's server builds it
 // (dnsserver.Server.ServePacket): the server, then the loop counter. veil
 // reads the server from it to label its metrics.
 func serverContext() context.Context {
-	ctx := context.WithValue(context.Background(), dnsserver.Key{}, &dnsserver.Server{Addr: "dns://:53"})
+	ctx := context.WithValue(context.Background(), dnsserver.Key{}, &dnsserver.Server{Addr: benchServer})
 	return context.WithValue(ctx, dnsserver.LoopKey{}, 0)
 }
 
@@ -123,6 +127,11 @@ func BenchmarkVeilOnly(b *testing.B) {
 	v, vl := benchVeils(b, next)
 	_, vb := benchVeils(b, next)
 	blockOnePrefix(b, vb)
+	// A server block with two listeners looks the server up in each
+	// request's context to label its counters.
+	_, v2 := benchVeils(b, next)
+	v2.counters.only = nil
+	v2.counters.start("", []string{"dns://127.0.0.1:53", benchServer})
 	cases := []struct {
 		name    string
 		handler plugin.Handler
@@ -136,6 +145,7 @@ func BenchmarkVeilOnly(b *testing.B) {
 		{"veil+limit/external-v6", vl, externalV6},
 		{"veil+limit/external/one-blocked", vb, externalV4},
 		{"veil+limit/external-v6/one-blocked", vb, externalV6},
+		{"veil+limit/external/two-listeners", v2, externalV4},
 	}
 	for _, c := range cases {
 		w := newTestWriter(b, c.addr, false)

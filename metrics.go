@@ -164,8 +164,12 @@ type counterCache struct {
 	// until then get reads it from each request's context.
 	view      string
 	viewKnown bool
-	mu        sync.Mutex // serialises adding a pair
-	list      atomic.Pointer[[]*serverCounters]
+	// only, set at start-up when the server block has a single listener
+	// (the usual case), is the counters of every request: get then need
+	// not look the server up in the request's context.
+	only *serverCounters
+	mu   sync.Mutex // serialises adding a pair
+	list atomic.Pointer[[]*serverCounters]
 }
 
 func newCounterCache(zones []string, limits bool, ruleCounts []int) *counterCache {
@@ -174,6 +178,9 @@ func newCounterCache(zones []string, limits bool, ruleCounts []int) *counterCach
 
 // get returns the counters for the server and view in ctx.
 func (cc *counterCache) get(ctx context.Context) *serverCounters {
+	if cc.only != nil {
+		return cc.only
+	}
 	server, view := metrics.WithServer(ctx), cc.view
 	if !cc.viewKnown {
 		view = metrics.WithView(ctx)
@@ -188,14 +195,23 @@ func (cc *counterCache) get(ctx context.Context) *serverCounters {
 	return cc.add(server, view)
 }
 
-// prepare creates the counters of a server, and with them the zero-valued
-// series, before its first request: a counter whose first event comes after
-// start-up then rises from 0, which rate() and increase() see.
-func (cc *counterCache) prepare(server string) { cc.add(server, cc.view) }
-
-// setView fixes the view get reports, before requests arrive: CoreDNS
-// gives each server block (and so each veil) at most one view.
-func (cc *counterCache) setView(view string) { cc.view, cc.viewKnown = view, true }
+// start is called once the servers are made and before they serve: it
+// fixes the view get reports (CoreDNS gives each server block, and so each
+// veil, at most one view) and creates the counters of each of the block's
+// listeners, and with them the zero-valued series, before their first
+// request, so a counter whose first event comes after start-up rises from
+// 0, which rate() and increase() see. servers are the listeners' labels as
+// metrics.WithServer reports them; with just one, get returns its counters
+// without reading the request's context.
+func (cc *counterCache) start(view string, servers []string) {
+	cc.view, cc.viewKnown = view, true
+	for _, server := range servers {
+		cc.add(server, view)
+	}
+	if len(servers) == 1 {
+		cc.only = cc.add(servers[0], view)
+	}
+}
 
 func (cc *counterCache) add(server, view string) *serverCounters {
 	cc.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,15 +31,11 @@ func setup(c *caddy.Controller) error {
 	c.OnStartup(func() error { v.logExposedTokens(); tokenGauges.add(v); return nil })
 	c.OnShutdown(func() error { tokenGauges.remove(v); return nil })
 	c.OnStartup(func() error {
-		// The servers are made: the view and the plugin chain are known.
+		// The servers are made and not yet serving: the view, the plugin
+		// chain and the listeners are known.
 		cfg := dnsserver.GetConfig(c)
-		v.counters.setView(cfg.ViewName)
 		v.untraced = cfg.Handler("trace") == nil
-		// The listeners' server labels, built as the metrics plugin builds
-		// them for coredns_plugin_enabled.
-		for _, h := range cfg.ListenHosts {
-			v.counters.prepare(cfg.Transport + "://" + net.JoinHostPort(h, cfg.Port))
-		}
+		v.counters.start(cfg.ViewName, listenerLabels(c))
 		return nil
 	})
 	c.OnStartup(func() error { modeGauges.add(v); return nil })
@@ -166,15 +163,21 @@ func parseZones(c *caddy.Controller) (zoneSet, error) {
 			return nil, c.Errf("zone %q is not a domain name", a)
 		}
 	}
-	zones := plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys)
 	served := plugin.Zones(plugin.OriginsFromArgsOrServerBlock(nil, c.ServerBlockKeys))
-	for i, z := range zones {
-		zones[i] = strings.ToLower(z)
-		if served.Matches(zones[i]) == "" {
+	// A zone may be named twice: by two keys of the block that serve it on
+	// different ports or transports (example.org:53 tls://example.org), or
+	// in two spellings. It is guarded, and its series are reported, once.
+	var zones zoneSet
+	for _, z := range plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys) {
+		lz := strings.ToLower(z)
+		if served.Matches(lz) == "" {
 			return nil, c.Errf("zone %q is not served by this server block (%s); veil would never see its queries", z, strings.Join(served, " "))
 		}
+		if !slices.Contains(zones, lz) {
+			zones = append(zones, lz)
+		}
 	}
-	return zoneSet(zones), nil
+	return zones, nil
 }
 
 // parseNetworks parses the addresses and CIDR networks of option opt. A
@@ -239,3 +242,23 @@ func parseAny(c *caddy.Controller, args []string) (udp, tcp action, err error) {
 }
 
 var anyModes = map[string]action{"hinfo": actionHINFO, "refuse": actionRefuse, "drop": actionDrop, "pass": actionPass}
+
+// listenerLabels returns the "server" labels of the listeners that route to
+// this server block, built as CoreDNS names its servers (and the metrics
+// plugin labels coredns_plugin_enabled): transport://host:port for each
+// bind address of each of the block's keys, which may differ in transport
+// and port; the keys share one plugin chain and so one veil.
+func listenerLabels(c *caddy.Controller) []string {
+	var labels []string
+	for i := range c.ServerBlockKeys {
+		kc := *c
+		kc.ServerBlockKeyIndex = i
+		cfg := dnsserver.GetConfig(&kc)
+		for _, h := range cfg.ListenHosts {
+			if l := cfg.Transport + "://" + net.JoinHostPort(h, cfg.Port); !slices.Contains(labels, l) {
+				labels = append(labels, l)
+			}
+		}
+	}
+	return labels
+}

@@ -34,6 +34,8 @@ func TestParseValid(t *testing.T) {
 			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
 		{name: "zones from arguments", corefile: "veil example.org Sub.Example.org.", zones: []string{"example.org.", "sub.example.org."},
 			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+		{name: "a zone named twice counts once", corefile: "veil example.org EXAMPLE.ORG. sub.example.org example.org", zones: []string{"example.org.", "sub.example.org."},
+			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
 		{name: "trusted on several lines", corefile: "veil {\n trusted 10.0.0.0/8 192.0.2.1\n trusted 2001:db8::/32 ::1\n}", zones: []string{"example.org."},
 			trusted:  pfx("10.0.0.0/8", "192.0.2.1/32", "2001:db8::/32", "::1/128"),
 			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
@@ -91,6 +93,22 @@ func TestParseReverseServerBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"0.0.10.in-addr.arpa.", "example.org."}
+	if !slices.Equal([]string(v.zones), want) {
+		t.Errorf("zones = %v, want %v", v.zones, want)
+	}
+}
+
+// A block that serves one zone on two ports or transports names it in two
+// keys; veil guards it once, or its gauges would be reported twice over and
+// fail the whole scrape.
+func TestParseZoneInTwoKeys(t *testing.T) {
+	c := caddy.NewTestController("dns", "veil")
+	c.ServerBlockKeys = []string{"dns://example.org.:53", "tls://example.org.:853", "example.net.:5353", "Example.ORG.:5353"}
+	v, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"example.org.", "example.net."}
 	if !slices.Equal([]string(v.zones), want) {
 		t.Errorf("zones = %v, want %v", v.zones, want)
 	}

@@ -1,7 +1,9 @@
 package test
 
 import (
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -132,5 +134,55 @@ func TestSeriesAtStartup(t *testing.T) {
 	mfs = scrape(t, s.metricsURL)
 	if got := metricValue(mfs, "coredns_veil_policy_actions_total", axfrSeries); got != 1 {
 		t.Errorf("after one external AXFR: %v, want 1", got)
+	}
+}
+
+// TestServerLabelPerListener serves one server block on four listeners (two
+// keys on different ports, each bound to two addresses), so one veil sits
+// behind four servers. Each listener's series exists from start-up and
+// counts only the queries that arrived on it. (A block with one listener,
+// which every other test uses, has veil skip the per-query server lookup.)
+func TestServerLabelPerListener(t *testing.T) {
+	s := startServer(t, `example.org:{port} example.org:{port2} {
+	bind 127.0.0.1 127.0.0.4
+	prometheus 127.0.0.1:0
+	veil
+	file {zones}/db.example.org example.org
+}
+`)
+	_, port, err := net.SplitHostPort(s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listeners []string
+	for _, host := range []string{"127.0.0.1", "127.0.0.4"} {
+		for _, p := range []string{port, fmt.Sprint(s.port2)} {
+			listeners = append(listeners, net.JoinHostPort(host, p))
+		}
+	}
+	series := func(addr string) map[string]string {
+		return map[string]string{"server": "dns://" + addr, "zone": "example.org.", "view": "", "class": "external"}
+	}
+	mfs := scrape(t, s.metricsURL)
+	for _, addr := range listeners {
+		if findSeries(mfs, "coredns_veil_requests_total", series(addr)) == nil {
+			t.Errorf("before any query: no series for %s", addr)
+		}
+	}
+	// Listener i gets i+1 queries, so a count under the wrong label shows.
+	for i, addr := range listeners {
+		for range i + 1 {
+			m := new(dns.Msg)
+			m.SetQuestion("www.example.org.", dns.TypeA)
+			if r := exchange(t, "udp", externalIP, addr, m); r.Rcode != dns.RcodeSuccess {
+				t.Fatalf("query to %s: %v", addr, r)
+			}
+		}
+	}
+	mfs = scrape(t, s.metricsURL)
+	for i, addr := range listeners {
+		if got := metricValue(mfs, "coredns_veil_requests_total", series(addr)); got != float64(i+1) {
+			t.Errorf("%s: %v external requests counted, want %d", addr, got, i+1)
+		}
 	}
 }

@@ -33,13 +33,14 @@ type server struct {
 	addr       string // 127.0.0.1:port, UDP and TCP
 	metricsURL string
 	label      string // the "server" label of its metrics
+	port2      int    // the port {port2} stands for, if the Corefile has it
 }
 
 var startMu sync.Mutex
 
 // startServer starts CoreDNS from corefile, in which {port} stands for a
-// free port (UDP and TCP) and {zones} for test/testdata. It stops the
-// server when the test ends.
+// free port (UDP and TCP), {port2}, if present, for another, and {zones}
+// for test/testdata. It stops the server when the test ends.
 func startServer(t *testing.T, corefile string) server {
 	t.Helper()
 	startMu.Lock()
@@ -49,8 +50,18 @@ func startServer(t *testing.T, corefile string) server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	corefile = strings.NewReplacer("{port}", fmt.Sprint(port), "{zones}", testdata).Replace(corefile)
+	port, port2 := freePort(t), 0
+	if strings.Contains(corefile, "{port2}") {
+		for range 10 {
+			if port2 = freePort(t); port2 != port {
+				break
+			}
+		}
+		if port2 == port {
+			t.Fatal("no second free port")
+		}
+	}
+	corefile = strings.NewReplacer("{port}", fmt.Sprint(port), "{port2}", fmt.Sprint(port2), "{zones}", testdata).Replace(corefile)
 	inst, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: "Corefile", ServerTypeName: "dns"})
 	if err != nil {
 		t.Fatalf("starting CoreDNS: %v\n%s", err, corefile)
@@ -60,6 +71,7 @@ func startServer(t *testing.T, corefile string) server {
 		addr:       net.JoinHostPort(trustedIP, fmt.Sprint(port)),
 		metricsURL: "http://" + metrics.ListenAddr + "/metrics",
 		label:      fmt.Sprintf("dns://%s:%d", trustedIP, port),
+		port2:      port2,
 	}
 }
 
