@@ -180,8 +180,8 @@ func checkParsed(v *Veil, keys []string, zoneArgs int) string {
 			}
 		}
 	}
-	if v.counters == nil || v.logs == nil || v.clock == nil || v.wallClock == nil {
-		return "counters, log sampler or clocks not set up"
+	if v.counters == nil || v.logs == nil || v.wallClock == nil {
+		return "counters, log sampler or wall clock not set up"
 	}
 	return ""
 }

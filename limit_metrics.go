@@ -38,7 +38,7 @@ func (c *limiterCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *limiterCollector) Collect(ch chan<- prometheus.Metric) {
 	c.each(func(v *Veil, pairs []*serverCounters) {
 		for zi, zone := range v.zones {
-			now := v.clock()
+			now := v.millis()
 			active := v.trips[zi].active(now)
 			used, total := v.limiters[zi].Occupancy(now)
 			for _, sc := range pairs {

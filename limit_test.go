@@ -214,7 +214,7 @@ func TestLimitTripMetricAndGauge(t *testing.T) {
 	if n := testutil.CollectAndCount(limiterGauges); n != 3 {
 		t.Errorf("collector emitted %d series, want 3", n)
 	}
-	active := v.trips[0].active(v.clock())
+	active := v.trips[0].active(v.millis())
 	if len(active) != 1 {
 		t.Errorf("blocked prefixes: %v, want one server with one block", active)
 	}

@@ -176,11 +176,17 @@ func newCounterCache(zones []string, limits bool, ruleCounts []int) *counterCach
 	return &counterCache{zones: zones, limits: limits, ruleCounts: ruleCounts}
 }
 
-// get returns the counters for the server and view in ctx.
+// get returns the counters for the server and view in ctx. It is small
+// enough to inline, so a single listener's lookup costs one load.
 func (cc *counterCache) get(ctx context.Context) *serverCounters {
 	if cc.only != nil {
 		return cc.only
 	}
+	return cc.lookup(ctx)
+}
+
+// lookup is get for a server block with several listeners.
+func (cc *counterCache) lookup(ctx context.Context) *serverCounters {
 	server, view := metrics.WithServer(ctx), cc.view
 	if !cc.viewKnown {
 		view = metrics.WithView(ctx)

@@ -122,7 +122,6 @@ func parse(c *caddy.Controller) (*Veil, error) {
 	}
 	v.trustedN = newNetSet(v.trusted)
 	v.logs = newSampledLog()
-	v.clock = coarseMillis
 	v.wallClock = time.Now
 	pols, err := buildTokenPolicies(c, v.zones, tokenSets)
 	if err != nil {

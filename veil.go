@@ -45,10 +45,19 @@ type Veil struct {
 	limiters []*ratelimit.Limiter // one table per zone, indexed like zones
 	trips    []*tripRing          // recent trips per zone, for the blocked-prefixes gauge
 	slips    atomic.Uint64        // blocked UDP queries seen, for the slip ratio
-	clock    func() int64         // milliseconds, monotonic; tests replace it
+	clock    func() int64         // nil: coarseMillis; tests set their own (see millis)
 
 	tokens    []*tokenPolicy   // per zone; nil: tokens are not filtered in that zone
 	wallClock func() time.Time // the time token dates are judged by; tests replace it
+}
+
+// millis returns the limiter's time in milliseconds: the coarse monotonic
+// clock (clock.go), or a test's clock if it set one.
+func (v *Veil) millis() int64 {
+	if v.clock != nil {
+		return v.clock()
+	}
+	return coarseMillis()
 }
 
 // Name implements plugin.Handler.

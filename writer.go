@@ -78,16 +78,21 @@ func (ew *externalWriter) release() {
 }
 
 // gate probes the client's prefixes into ew and answers the query itself if
-// they are blocked, reporting whether it did.
+// they are blocked, reporting whether it did. While no prefix is blocked in
+// the zone, the usual case, that is one load, and gate is small enough to
+// inline.
 func (v *Veil) gate(w dns.ResponseWriter, r *dns.Msg, counters *serverCounters, zi int, client netip.Addr, remote net.Addr, ew *externalWriter) bool {
-	stream := isStream(remote)
 	lim := v.limiters[zi]
-	lim.Probe(ratelimit.Key{Addr: client, Stream: stream}, &ew.probe)
-	ew.now = v.clock()
-	if !lim.AnyBlocked(ew.now) {
-		// No prefix is blocked in this zone: the usual case, and one load.
-		return false
-	}
+	lim.Probe(ratelimit.Key{Addr: client, Stream: isStream(remote)}, &ew.probe)
+	ew.now = v.millis()
+	return lim.AnyBlocked(ew.now) && v.gateBlocked(w, r, counters, zi, client, remote, ew)
+}
+
+// gateBlocked is gate while some prefix of the zone is blocked: it reads
+// the client's prefixes from the table.
+func (v *Veil) gateBlocked(w dns.ResponseWriter, r *dns.Msg, counters *serverCounters, zi int, client netip.Addr, remote net.Addr, ew *externalWriter) bool {
+	lim := v.limiters[zi]
+	stream := isStream(remote)
 	if stream {
 		// A TCP client whose UDP traffic is blocked is the scanner or the
 		// victim of a spoofer; its own TCP answers tell which, sooner.

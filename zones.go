@@ -10,6 +10,18 @@ type zoneSet []string
 // qname's tail to each zone case-insensitively, and
 // requires the match to start on an unescaped label boundary.
 func (zs zoneSet) match(qname string) int {
+	if len(zs) == 1 {
+		// The usual case, small enough to inline.
+		if inZone(qname, zs[0]) {
+			return 0
+		}
+		return -1
+	}
+	return zs.longest(qname)
+}
+
+// longest is match for several zones.
+func (zs zoneSet) longest(qname string) int {
 	best, bestLen := -1, -1
 	for i, z := range zs {
 		if len(z) > bestLen && inZone(qname, z) {

@@ -252,56 +252,68 @@ func (l *Limiter) Observe(k Key, denial bool, now int64) Result {
 	return l.ObserveProbe(&p, denial, now)
 }
 
-// ObserveProbe is Observe for a key already probed.
+// ObserveProbe is Observe for a key already probed. A positive answer only
+// counts in the client tier's ratio word; that path is small enough to
+// inline.
 func (l *Limiter) ObserveProbe(p *Probe, denial bool, now int64) Result {
+	if !denial {
+		if l.ratio1024 != 0 {
+			l.addRatio(p.slots[0][0]+1, uint64(now)&timeMask, false)
+		}
+		return Result{Tripped: NoTier}
+	}
+	return l.observeDenial(p, now)
+}
+
+// observeDenial is ObserveProbe for a denial: it charges every tier's rate
+// bucket and the client tier's ratio word.
+func (l *Limiter) observeDenial(p *Probe, now int64) Result {
 	n := uint64(now) & timeMask
 	res := Result{Tripped: NoTier}
 	blocked := false // over a burst before this response: no new trip
-	if denial {
-		var levels [3]uint64
-		l.hash(p, p.n)
-		for i := range p.n {
-			t, s := p.first+Tier(i), p.slots[i]
-			la := l.addLevel(s[0], t, n, levelScale)
-			lb := l.addLevel(s[1], t, n, levelScale)
-			res.Collision = res.Collision || la != lb
-			levels[i] = min(la, lb)
-			blocked = blocked || levels[i]-levelScale > l.burst[t]
+	var levels [3]uint64
+	l.hash(p, p.n)
+	for i := range p.n {
+		t, s := p.first+Tier(i), p.slots[i]
+		la := l.addLevel(s[0], t, n, levelScale)
+		lb := l.addLevel(s[1], t, n, levelScale)
+		res.Collision = res.Collision || la != lb
+		levels[i] = min(la, lb)
+		blocked = blocked || levels[i]-levelScale > l.burst[t]
+	}
+	var until int64
+	for i := range p.n {
+		t := p.first + Tier(i)
+		if levels[i] <= l.burst[t] {
+			continue
 		}
-		var until int64
-		for i := range p.n {
-			t := p.first + Tier(i)
-			if levels[i] <= l.burst[t] {
-				continue
-			}
-			if !blocked {
-				until = max(until, now+l.blockMs+1)
-				l.extendHorizon(until)
-				l.block(p.slots[i][0], p.slots[i][1], t, n)
-				res.Tripped = t
-				blocked = true
-				continue
-			}
-			// Over its burst already (blocked, or charged on in
-			// log-only mode): the horizon must cover the drain.
-			until = max(until, l.drainedAt(now, levels[i]-l.burst[t], t))
-		}
-		if until != 0 {
+		if !blocked {
+			until = max(until, now+l.blockMs+1)
 			l.extendHorizon(until)
+			l.block(p.slots[i][0], p.slots[i][1], t, n)
+			res.Tripped = t
+			blocked = true
+			continue
 		}
+		// Over its burst already (blocked, or charged on in log-only
+		// mode): the horizon must cover the drain.
+		until = max(until, l.drainedAt(now, levels[i]-l.burst[t], t))
+	}
+	if until != 0 {
+		l.extendHorizon(until)
 	}
 	if l.ratio1024 == 0 {
 		return res
 	}
 	// One ratio word per key, the first slot's: collisions add to both
-	// counts, and one compare-and-swap keeps positive answers cheap.
+	// counts, and one atomic add keeps positive answers cheap.
 	client, a, b := p.first, p.slots[0][0], p.slots[0][1]
-	total, denials := l.addRatio(a+1, n, denial)
+	total, denials := l.addRatio(a+1, n, true)
 	minCount := l.minCount
 	if p.Suspect {
 		minCount = min(minCount, SuspectMinCount)
 	}
-	if denial && !blocked && total >= minCount && denials*1024 >= l.ratio1024*total {
+	if !blocked && total >= minCount && denials*1024 >= l.ratio1024*total {
 		l.extendHorizon(now + l.blockMs + 1)
 		l.block(a, b, client, n)
 		res.Tripped, res.ByRatio = client, true
