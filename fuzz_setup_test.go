@@ -11,6 +11,7 @@ import (
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/caddy/caddyfile"
+	"github.com/coredns/coredns/plugin"
 )
 
 // fuzzParseKeys are the server blocks FuzzParse puts the directive in.
@@ -78,18 +79,26 @@ func fuzzParseOnce(keys []string, corefile string) (*Veil, error) {
 	return parse(c)
 }
 
-// fuzzZoneArgs returns the number of arguments on the veil line: zones,
-// each of which must be guarded.
+// fuzzZoneArgs returns the number of distinct zones the arguments on the
+// veil line name, as CoreDNS normalises them: each must be guarded.
 func fuzzZoneArgs(corefile string) int {
 	c := caddy.NewTestController("dns", corefile)
 	if !c.Next() {
 		return 0
 	}
-	n := 0
+	var args []string
 	for c.NextArg() && c.Val() != "{" {
-		n++
+		args = append(args, c.Val())
 	}
-	return n
+	// Arguments that name one zone twice ("example.org Example.ORG.")
+	// guard it once.
+	var zones []string
+	for _, z := range plugin.OriginsFromArgsOrServerBlock(args, nil) {
+		if z = strings.ToLower(z); !slices.Contains(zones, z) {
+			zones = append(zones, z)
+		}
+	}
+	return len(zones)
 }
 
 // fuzzParseTooBig reports whether the limiter tables a configuration asks
