@@ -7,6 +7,8 @@ import (
 
 	"github.com/miekg/dns"
 	ot "github.com/opentracing/opentracing-go"
+
+	"github.com/veildns/veil/ratelimit"
 )
 
 // action is what veil does with an external request it has a policy for.
@@ -137,9 +139,17 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (ro
 		ew.rs, ew.act = rs, act
 		return routeEnforce, ew
 	}
-	if limit && v.gate(w, r, counters, zi, client, remote, ew) {
-		ew.release()
-		return routeAnswered, nil
+	if limit {
+		// Probe the client for the limiter. While no prefix of the zone
+		// is blocked, the usual case, one load says so; otherwise gate
+		// reads the table.
+		ew.lim = v.limiters[zi]
+		ew.lim.Probe(ratelimit.Key{Addr: client, Stream: isStream(remote)}, &ew.probe)
+		ew.now = v.millis()
+		if ew.lim.AnyBlocked(ew.now) && v.gate(w, r, counters, zi, client, remote, ew) {
+			ew.release()
+			return routeAnswered, nil
+		}
 	}
 	return routeWatch, ew
 }

@@ -30,8 +30,9 @@ type externalWriter struct {
 	rs  reason // enforce: why
 	act action // enforce: what
 
-	limit  bool // charge the limiter
-	tokens bool // filter tokens
+	limit  bool               // charge the limiter
+	tokens bool               // filter tokens
+	lim    *ratelimit.Limiter // the zone's limiter, if limit
 	probe  ratelimit.Probe
 	now    int64
 }
@@ -44,7 +45,11 @@ func (ew *externalWriter) WriteMsg(m *dns.Msg) error {
 		m = ew.filterTokens(m)
 	}
 	if ew.limit {
-		res := ew.v.limiters[ew.zi].ObserveProbe(&ew.probe, isDenial(m), ew.now)
+		if !isDenial(m) {
+			ew.lim.ObservePositive(&ew.probe, ew.now)
+			return ew.ResponseWriter.WriteMsg(m)
+		}
+		res := ew.lim.ObserveProbe(&ew.probe, true, ew.now)
 		if res.Collision {
 			ew.counters.collisions[ew.zi].Inc()
 		}
@@ -70,28 +75,21 @@ func (ew *externalWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// release drops the references a pooled writer would keep alive (the rest
-// is overwritten by the next query) and returns it to the pool.
+// release drops the request's objects, which a pooled writer would keep
+// alive, and returns it to the pool; the rest is overwritten by the next
+// query. The veil, its limiter and counters it still points to live as long
+// as the server; after a reload the pool lets go of them within two garbage
+// collections. release is small enough to inline.
 func (ew *externalWriter) release() {
-	ew.ResponseWriter, ew.v, ew.ctx, ew.req, ew.counters, ew.remote = nil, nil, nil, nil, nil, nil
+	ew.ResponseWriter, ew.ctx, ew.req, ew.remote = nil, nil, nil, nil
 	externalWriterPool.Put(ew)
 }
 
-// gate probes the client's prefixes into ew and answers the query itself if
-// they are blocked, reporting whether it did. While no prefix is blocked in
-// the zone, the usual case, that is one load, and gate is small enough to
-// inline.
+// gate runs while some prefix of the zone is blocked (decide has probed the
+// client into ew): it reads the client's prefixes from the table and
+// answers the query itself if they are blocked, reporting whether it did.
 func (v *Veil) gate(w dns.ResponseWriter, r *dns.Msg, counters *serverCounters, zi int, client netip.Addr, remote net.Addr, ew *externalWriter) bool {
-	lim := v.limiters[zi]
-	lim.Probe(ratelimit.Key{Addr: client, Stream: isStream(remote)}, &ew.probe)
-	ew.now = v.millis()
-	return lim.AnyBlocked(ew.now) && v.gateBlocked(w, r, counters, zi, client, remote, ew)
-}
-
-// gateBlocked is gate while some prefix of the zone is blocked: it reads
-// the client's prefixes from the table.
-func (v *Veil) gateBlocked(w dns.ResponseWriter, r *dns.Msg, counters *serverCounters, zi int, client netip.Addr, remote net.Addr, ew *externalWriter) bool {
-	lim := v.limiters[zi]
+	lim := ew.lim
 	stream := isStream(remote)
 	if stream {
 		// A TCP client whose UDP traffic is blocked is the scanner or the

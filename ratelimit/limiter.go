@@ -252,17 +252,22 @@ func (l *Limiter) Observe(k Key, denial bool, now int64) Result {
 	return l.ObserveProbe(&p, denial, now)
 }
 
-// ObserveProbe is Observe for a key already probed. A positive answer only
-// counts in the client tier's ratio word; that path is small enough to
-// inline.
+// ObserveProbe is Observe for a key already probed.
 func (l *Limiter) ObserveProbe(p *Probe, denial bool, now int64) Result {
 	if !denial {
-		if l.ratio1024 != 0 {
-			l.addRatio(p.slots[0][0]+1, uint64(now)&timeMask, false)
-		}
+		l.ObservePositive(p, now)
 		return Result{Tripped: NoTier}
 	}
 	return l.observeDenial(p, now)
+}
+
+// ObservePositive is ObserveProbe for an answer that is not a denial, which
+// cannot trip anything: it only counts in the client tier's ratio word. It
+// is small enough to inline into the caller's per-answer path.
+func (l *Limiter) ObservePositive(p *Probe, now int64) {
+	if l.ratio1024 != 0 {
+		l.addRatio(p.slots[0][0]+1, uint64(now)&timeMask, false)
+	}
 }
 
 // observeDenial is ObserveProbe for a denial: it charges every tier's rate
