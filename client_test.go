@@ -97,4 +97,21 @@ func TestNetSetMatchesPrefixContains(t *testing.T) {
 			}
 		}
 	}
+	// Two sets in one netSet, as trusted and exempt are compiled: each
+	// address gets the tag of every set that holds it.
+	second := prefixSet{netip.MustParsePrefix("192.0.0.0/8"), netip.MustParsePrefix("2001:db8:1::/48")}
+	tagged := newNetSet(ps, second)
+	for _, a := range addrs {
+		addr := netip.MustParseAddr(a)
+		var want uint8
+		if ps.contains(addr) {
+			want |= 1
+		}
+		if second.contains(addr) {
+			want |= 2
+		}
+		if got := tagged.tags(addr); got != want {
+			t.Errorf("tags(%s) = %b, want %b", a, got, want)
+		}
+	}
 }

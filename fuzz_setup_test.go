@@ -175,16 +175,15 @@ func checkParsed(v *Veil, keys []string, zoneArgs int) string {
 		return fmt.Sprintf("limit %v with %d limiters for %d zones", v.limit != nil, len(v.limiters), len(v.zones))
 	}
 	nets := []prefixSet{v.trusted}
-	sets := []netSet{v.trustedN}
 	if v.limit != nil {
-		nets, sets = append(nets, v.limit.exempt), append(sets, v.limit.exemptN)
+		nets = append(nets, v.limit.exempt)
 	}
 	for i, ps := range nets {
 		for _, p := range ps {
 			if p != p.Masked() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
 				return fmt.Sprintf("network %v is not a plain masked prefix", p)
 			}
-			if !sets[i].contains(p.Addr()) {
+			if v.clientsN.tags(p.Addr())&(1<<i) == 0 {
 				return fmt.Sprintf("network %v is not in its compiled set", p)
 			}
 		}

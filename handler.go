@@ -94,7 +94,11 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (ro
 	counters := v.counters.get(ctx)
 	remote := w.RemoteAddr()
 	client, ok := clientAddr(remote)
-	if ok && v.trustedN.contains(client) {
+	var tags uint8 // which of the trusted and exempt lists hold the client
+	if ok {
+		tags = v.clientsN.tags(client)
+	}
+	if tags&tagTrusted != 0 {
 		counters.requests[zi][classTrusted].Inc()
 		return routePass, nil
 	}
@@ -126,7 +130,7 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (ro
 		act = actionPass
 	}
 	counters.requests[zi][classExternal].Inc()
-	limit := act == actionPass && v.limit != nil && ok && !v.limit.exemptN.contains(client)
+	limit := act == actionPass && v.limit != nil && ok && tags&tagExempt == 0
 	filter := act == actionPass && v.tokens[zi] != nil && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY)
 	if act == actionPass && !limit && !filter {
 		return routePass, nil

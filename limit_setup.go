@@ -14,10 +14,9 @@ import (
 
 // limitSettings is the parsed "limit" block.
 type limitSettings struct {
-	cfg     ratelimit.Config
-	slip    uint64    // over UDP, 1 in slip blocked queries gets TC=1; 0 never
-	exempt  prefixSet // never limited
-	exemptN netSet    // exempt, compiled for the hot path
+	cfg    ratelimit.Config
+	slip   uint64    // over UDP, 1 in slip blocked queries gets TC=1; 0 never
+	exempt prefixSet // never limited; compiled into Veil.clientsN
 }
 
 const (
@@ -102,7 +101,6 @@ func parseLimit(c *caddy.Controller, args []string) (*limitSettings, error) {
 	if err := ls.cfg.Validate(); err != nil {
 		return nil, validateError(c, err, lines)
 	}
-	ls.exemptN = newNetSet(ls.exempt)
 	return ls, nil
 }
 

@@ -5,34 +5,45 @@ import (
 	"net/netip"
 )
 
-// netSet is a prefixSet compiled for the hot path: IPv4 and IPv6 networks
-// apart, each as masked integers, so a lookup is a few integer compares per
-// network of the client's family and nothing for the other family.
+// netSet is one or more prefixSets compiled for the hot path: IPv4 and
+// IPv6 networks apart, each as masked integers with a tag bit saying which
+// set it came from, so one lookup is a few integer compares per network of
+// the client's family and nothing for the other family.
 type netSet struct {
 	v4 []net4
 	v6 []net6
 }
 
-type net4 struct{ ip, mask uint32 }
+type net4 struct {
+	ip, mask uint32
+	tag      uint8
+}
 
-type net6 struct{ hi, lo, mhi, mlo uint64 }
+type net6 struct {
+	hi, lo, mhi, mlo uint64
+	tag              uint8
+}
 
-func newNetSet(ps prefixSet) netSet {
+// newNetSet compiles the sets; the networks of sets[i] carry tag 1<<i.
+func newNetSet(sets ...prefixSet) netSet {
 	var s netSet
-	for _, p := range ps {
-		bits := p.Bits()
-		if p.Addr().Is4() {
-			b := p.Addr().As4()
-			mask := ^uint32(0) << (32 - bits)
-			if bits == 0 {
-				mask = 0
+	for i, ps := range sets {
+		tag := uint8(1) << i
+		for _, p := range ps {
+			bits := p.Bits()
+			if p.Addr().Is4() {
+				b := p.Addr().As4()
+				mask := ^uint32(0) << (32 - bits)
+				if bits == 0 {
+					mask = 0
+				}
+				s.v4 = append(s.v4, net4{binary.BigEndian.Uint32(b[:]) & mask, mask, tag})
+				continue
 			}
-			s.v4 = append(s.v4, net4{binary.BigEndian.Uint32(b[:]) & mask, mask})
-			continue
+			b := p.Addr().As16()
+			mhi, mlo := mask64(bits), mask64(bits-64)
+			s.v6 = append(s.v6, net6{binary.BigEndian.Uint64(b[:8]) & mhi, binary.BigEndian.Uint64(b[8:]) & mlo, mhi, mlo, tag})
 		}
-		b := p.Addr().As16()
-		mhi, mlo := mask64(bits), mask64(bits-64)
-		s.v6 = append(s.v6, net6{binary.BigEndian.Uint64(b[:8]) & mhi, binary.BigEndian.Uint64(b[8:]) & mlo, mhi, mlo})
 	}
 	return s
 }
@@ -49,30 +60,32 @@ func mask64(bits int) uint64 {
 	return ^uint64(0) << (64 - bits)
 }
 
-// contains reports whether addr (unmapped, without zone) is in the set.
-func (s *netSet) contains(addr netip.Addr) bool {
+// tags returns the tags of every network that holds addr (unmapped,
+// without zone), ORed: 0 if none does.
+func (s *netSet) tags(addr netip.Addr) uint8 {
+	var tags uint8
 	if addr.Is4() {
-		if len(s.v4) == 0 {
-			return false
-		}
 		b := addr.As4()
 		x := binary.BigEndian.Uint32(b[:])
 		for _, n := range s.v4 {
 			if x&n.mask == n.ip {
-				return true
+				tags |= n.tag
 			}
 		}
-		return false
+		return tags
 	}
 	if len(s.v6) == 0 || !addr.Is6() {
-		return false
+		return 0
 	}
 	b := addr.As16()
 	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 	for _, n := range s.v6 {
 		if hi&n.mhi == n.hi && lo&n.mlo == n.lo {
-			return true
+			tags |= n.tag
 		}
 	}
-	return false
+	return tags
 }
+
+// contains reports whether addr is in any of the sets.
+func (s *netSet) contains(addr netip.Addr) bool { return s.tags(addr) != 0 }

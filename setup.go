@@ -120,7 +120,11 @@ func parse(c *caddy.Controller) (*Veil, error) {
 			}
 		}
 	}
-	v.trustedN = newNetSet(v.trusted)
+	var exempt prefixSet
+	if v.limit != nil {
+		exempt = v.limit.exempt
+	}
+	v.clientsN = newNetSet(v.trusted, exempt) // tagTrusted, tagExempt
 	v.logs = newSampledLog()
 	v.wallClock = time.Now
 	pols, err := buildTokenPolicies(c, v.zones, tokenSets)

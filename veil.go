@@ -28,7 +28,7 @@ type Veil struct {
 
 	zones    zoneSet   // zones veil guards, longest match wins
 	trusted  prefixSet // client networks that see the unmodified zone
-	trustedN netSet    // trusted, compiled for the hot path
+	clientsN netSet    // trusted (tagTrusted) and limit exempt (tagExempt), compiled for the hot path
 	transfer action    // what external AXFR/IXFR get: refuse or drop
 	anyUDP   action    // what external ANY over UDP gets
 	anyTCP   action    // what external ANY over TCP (and other stream transports) gets
@@ -50,6 +50,12 @@ type Veil struct {
 	tokens    []*tokenPolicy   // per zone; nil: tokens are not filtered in that zone
 	wallClock func() time.Time // the time token dates are judged by; tests replace it
 }
+
+// The tags of clientsN.
+const (
+	tagTrusted uint8 = 1 << iota
+	tagExempt
+)
 
 // millis returns the limiter's time in milliseconds: the coarse monotonic
 // clock (clock.go), or a test's clock if it set one.
