@@ -212,10 +212,9 @@ func (cc *counterCache) lookup(ctx context.Context) *serverCounters {
 func (cc *counterCache) start(view string, servers []string) {
 	cc.view, cc.viewKnown = view, true
 	for _, server := range servers {
-		cc.add(server, view)
-	}
-	if len(servers) == 1 {
-		cc.only = cc.add(servers[0], view)
+		if sc := cc.add(server, view); len(servers) == 1 {
+			cc.only = sc
+		}
 	}
 }
 

@@ -86,6 +86,3 @@ func (s *netSet) tags(addr netip.Addr) uint8 {
 	}
 	return tags
 }
-
-// contains reports whether addr is in any of the sets.
-func (s *netSet) contains(addr netip.Addr) bool { return s.tags(addr) != 0 }
