@@ -85,32 +85,26 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
-func TestParseReverseServerBlock(t *testing.T) {
-	c := caddy.NewTestController("dns", "veil")
-	c.ServerBlockKeys = []string{"10.0.0.0/24:53", "example.org:53"}
-	v, err := parse(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"0.0.10.in-addr.arpa.", "example.org."}
-	if !slices.Equal([]string(v.zones), want) {
-		t.Errorf("zones = %v, want %v", v.zones, want)
-	}
-}
-
-// A block that serves one zone on two ports or transports names it in two
-// keys; veil guards it once, or its gauges would be reported twice over and
-// fail the whole scrape.
-func TestParseZoneInTwoKeys(t *testing.T) {
-	c := caddy.NewTestController("dns", "veil")
-	c.ServerBlockKeys = []string{"dns://example.org.:53", "tls://example.org.:853", "example.net.:5353", "Example.ORG.:5353"}
-	v, err := parse(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"example.org.", "example.net."}
-	if !slices.Equal([]string(v.zones), want) {
-		t.Errorf("zones = %v, want %v", v.zones, want)
+// veil takes its zones from the server block's keys: a reverse network
+// becomes its in-addr.arpa zone, and a zone the block names in several keys
+// (served on two ports or transports) is guarded once, or its gauges would
+// be reported twice over and fail the whole scrape.
+func TestParseZonesFromServerBlock(t *testing.T) {
+	for _, tc := range []struct {
+		keys, want []string
+	}{
+		{[]string{"10.0.0.0/24:53", "example.org:53"}, []string{"0.0.10.in-addr.arpa.", "example.org."}},
+		{[]string{"dns://example.org.:53", "tls://example.org.:853", "example.net.:5353", "Example.ORG.:5353"}, []string{"example.org.", "example.net."}},
+	} {
+		c := caddy.NewTestController("dns", "veil")
+		c.ServerBlockKeys = tc.keys
+		v, err := parse(c)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.keys, err)
+		}
+		if !slices.Equal([]string(v.zones), tc.want) {
+			t.Errorf("%v: zones = %v, want %v", tc.keys, v.zones, tc.want)
+		}
 	}
 }
 
