@@ -169,7 +169,7 @@ func BenchmarkVeilOnly(b *testing.B) {
 }
 
 // BenchmarkTokens measures the verification-token filter: an external TXT
-// query at an apex holding 20 TXT records (16 of test/testdata/tokens.zone
+// query at an apex holding 20 TXT records (16 of testdata/tokens.zone
 // and 4 more; 14 are hidden by default), and an external A query, which the
 // filter must not touch, with the filter on and off. The file plugin alone
 // is the reference.

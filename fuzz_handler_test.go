@@ -72,7 +72,7 @@ ns.sub  IN A   192.0.2.54
 
 // fuzzSignedZone is a DNSSEC-signed zone of tokens (RRSIGs and NSEC), so
 // the handler also sees signed TXT RRsets and NSEC denials.
-const fuzzSignedZone = "test/testdata/tokens.signed.zone"
+const fuzzSignedZone = "testdata/tokens.signed.zone"
 
 // fuzzHandlerConfigs are the veil blocks FuzzHandler runs, all in a server
 // block for the root zone. The limiter's budget is tiny so that repeated

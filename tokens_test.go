@@ -19,9 +19,9 @@ import (
 	"github.com/veildns/veil/tokens"
 )
 
-const tokensZoneFile = "test/testdata/tokens.zone"
+const tokensZoneFile = "testdata/tokens.zone"
 
-// tokensFile returns the real file plugin serving test/testdata/tokens.zone
+// tokensFile returns the real file plugin serving testdata/tokens.zone
 // as tokens.test.
 func tokensFile(t testing.TB) file.File {
 	t.Helper()
