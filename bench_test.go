@@ -36,7 +36,9 @@ func benchVeils(b *testing.B, next plugin.Handler) (plain, limited *Veil) {
 	for _, v := range []*Veil{plain, limited} {
 		// What OnStartup learns for a server block without view or trace
 		// that listens on one address, the one serverContext names.
-		v.counters.start("", []string{benchServer})
+		for _, z := range v.zones {
+			z.counters.start("", []string{benchServer})
+		}
 		v.untraced = true
 	}
 	startClock()
@@ -61,11 +63,12 @@ func serverContext() context.Context {
 // tells the limiter there is nothing to read.
 func blockOnePrefix(b *testing.B, v *Veil) {
 	b.Helper()
-	k := ratelimit.Key{Addr: netip.MustParseAddr("203.0.113.9")}
+	var p ratelimit.Probe
+	v.zones[0].limiter.Probe(ratelimit.Key{Addr: netip.MustParseAddr("203.0.113.9")}, &p)
 	for range 1000 {
-		v.limiters[0].Observe(k, true, v.millis())
+		v.zones[0].limiter.ObserveDenial(&p, v.limit.clock())
 	}
-	if !v.limiters[0].AnyBlocked(v.millis()) {
+	if !v.zones[0].limiter.AnyBlocked(v.limit.clock()) {
 		b.Fatal("no prefix blocked after 1000 denials")
 	}
 }
@@ -130,8 +133,10 @@ func BenchmarkVeilOnly(b *testing.B) {
 	// A server block with two listeners looks the server up in each
 	// request's context to label its counters.
 	_, v2 := benchVeils(b, next)
-	v2.counters.only = nil
-	v2.counters.start("", []string{"dns://127.0.0.1:53", benchServer})
+	for _, z := range v2.zones {
+		z.counters.only = nil
+		z.counters.start("", []string{"dns://127.0.0.1:53", benchServer})
+	}
 	cases := []struct {
 		name    string
 		handler plugin.Handler

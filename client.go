@@ -5,22 +5,6 @@ import (
 	"net/netip"
 )
 
-// prefixSet is a list of trusted networks. It is searched linearly: a
-// Corefile lists a handful of networks, and netip.Prefix.Contains is a few
-// nanoseconds without allocation.
-type prefixSet []netip.Prefix
-
-// contains reports whether addr lies in any of the prefixes. The hot path
-// uses the compiled netSet; this is the reference it is tested against.
-func (ps prefixSet) contains(addr netip.Addr) bool {
-	for _, p := range ps {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
-
 // clientAddr returns the source address CoreDNS reports for the request,
 // without port or IPv6 zone, IPv4-mapped IPv6 addresses turned into IPv4.
 // With the proxyproto plugin configured this is the address from the PROXY

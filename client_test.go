@@ -43,22 +43,35 @@ func TestClientAddr(t *testing.T) {
 	}
 }
 
-func TestPrefixSetContains(t *testing.T) {
-	ps := prefixSet{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}
+// A netSet holds the addresses of its networks and no others; a mapped
+// IPv4 address is not IPv4 (callers Unmap first), and the zero address is
+// in no network.
+func TestNetSetTags(t *testing.T) {
+	ns := newNetSet([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")})
 	for addr, want := range map[string]bool{
 		"192.0.2.255":      true,
 		"192.0.3.0":        false,
 		"2001:db8:ffff::1": true,
 		"2001:db9::1":      false,
-		"::ffff:192.0.2.1": false, // callers Unmap first; a mapped address is not IPv4
+		"::ffff:192.0.2.1": false,
 	} {
-		if got := ps.contains(netip.MustParseAddr(addr)); got != want {
-			t.Errorf("contains(%s) = %v, want %v", addr, got, want)
+		if got := ns.tags(netip.MustParseAddr(addr)) != 0; got != want {
+			t.Errorf("tags(%s) != 0 is %v, want %v", addr, got, want)
 		}
 	}
-	if ps.contains(netip.Addr{}) {
+	if ns.tags(netip.Addr{}) != 0 {
 		t.Error("the zero address must not be trusted")
 	}
+}
+
+// contains is the reference netSet is checked against: netip.Prefix.Contains.
+func contains(ps []netip.Prefix, addr netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestClientAddrDoesNotAllocate(t *testing.T) {
@@ -81,33 +94,33 @@ func TestUnreadableClientIsExternal(t *testing.T) {
 // netSet agrees with netip.Prefix.Contains on every kind of address and
 // prefix length.
 func TestNetSetMatchesPrefixContains(t *testing.T) {
-	ps := prefixSet{
+	ps := []netip.Prefix{
 		netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("198.51.100.7/32"),
 		netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("2001:db8:1:2:3:4:5:6/128"), netip.MustParsePrefix("fd00::/72"),
 	}
-	all := prefixSet{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+	all := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
 	addrs := []string{"192.0.2.1", "192.0.3.1", "10.255.255.255", "11.0.0.0", "198.51.100.7", "198.51.100.8",
 		"2001:db8::1", "2001:db9::1", "2001:db8:1:2:3:4:5:6", "2001:db8:1:2:3:4:5:7", "fd00::1", "fd00:0:0:0:ff00::1", "fd00:0:0:0:0080::1", "::1", "0.0.0.0"}
-	for _, set := range []prefixSet{ps, all, nil} {
+	for _, set := range [][]netip.Prefix{ps, all, nil} {
 		ns := newNetSet(set)
 		for _, a := range addrs {
 			addr := netip.MustParseAddr(a)
-			if got, want := ns.tags(addr) != 0, set.contains(addr); got != want {
-				t.Errorf("%v contains %s: netSet %v, prefixSet %v", set, a, got, want)
+			if got, want := ns.tags(addr) != 0, contains(set, addr); got != want {
+				t.Errorf("%v contains %s: netSet %v, Prefix.Contains %v", set, a, got, want)
 			}
 		}
 	}
 	// Two sets in one netSet, as trusted and exempt are compiled: each
 	// address gets the tag of every set that holds it.
-	second := prefixSet{netip.MustParsePrefix("192.0.0.0/8"), netip.MustParsePrefix("2001:db8:1::/48")}
+	second := []netip.Prefix{netip.MustParsePrefix("192.0.0.0/8"), netip.MustParsePrefix("2001:db8:1::/48")}
 	tagged := newNetSet(ps, second)
 	for _, a := range addrs {
 		addr := netip.MustParseAddr(a)
 		var want uint8
-		if ps.contains(addr) {
+		if contains(ps, addr) {
 			want |= 1
 		}
-		if second.contains(addr) {
+		if contains(second, addr) {
 			want |= 2
 		}
 		if got := tagged.tags(addr); got != want {

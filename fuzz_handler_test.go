@@ -266,15 +266,14 @@ func (env *fuzzHandlerEnv) reset(tb testing.TB, v *Veil) {
 	if v.limit == nil {
 		return
 	}
-	for i := range v.limiters {
+	for _, z := range v.zones {
 		l, err := ratelimit.New(v.limit.cfg)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		v.limiters[i] = l
-		v.trips[i] = new(tripRing)
+		z.limiter, z.trips = l, new(tripRing)
 	}
-	v.slips.Store(0)
+	v.limit.slips.Store(0)
 	newFakeClock(v)
 }
 
@@ -482,27 +481,15 @@ func checkExternal(t *testing.T, v *Veil, ci, i int, req *dns.Msg, stream, reach
 		return
 	}
 	q := req.Question[0]
-	zi := fuzzZoneIndex(v, q.Name)
-	if zi < 0 {
+	z := fuzzZoneOf(v, q.Name)
+	if z == nil {
 		if !sameWrites(got, want) {
 			fail("a name outside veil's zones got another answer")
 		}
 		return
 	}
-	act := actionPass
-	switch q.Qtype {
-	case dns.TypeAXFR, dns.TypeIXFR:
-		act = v.transfer
-	case dns.TypeANY:
-		if req.Opcode == dns.OpcodeQuery {
-			act = v.anyUDP
-			if stream {
-				act = v.anyTCP
-			}
-		}
-	}
-	switch act {
-	case actionRefuse:
+	switch act := wantAction(v, req, stream); act {
+	case actRefuse:
 		if m == nil || m.Rcode != dns.RcodeRefused || len(m.Answer)+len(m.Ns) != 0 {
 			fail("want REFUSED without records")
 		}
@@ -510,12 +497,12 @@ func checkExternal(t *testing.T, v *Veil, ci, i int, req *dns.Msg, stream, reach
 			fail("want EDE 18 (Prohibited)")
 		}
 		return
-	case actionDrop:
+	case actDrop:
 		if m != nil || got.closed != stream {
 			fail("want nothing written and the connection closed = %v, got closed = %v", stream, got.closed)
 		}
 		return
-	case actionHINFO:
+	case actHINFO:
 		if m == nil || m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 || len(m.Ns) != 0 {
 			fail("want the RFC 8482 HINFO answer")
 		}
@@ -530,7 +517,7 @@ func checkExternal(t *testing.T, v *Veil, ci, i int, req *dns.Msg, stream, reach
 	if v.limit != nil && limiterAnswer(m, req, stream) && !sameWrites(got, want) {
 		return
 	}
-	if v.tokens[zi] == nil || (q.Qtype != dns.TypeTXT && q.Qtype != dns.TypeANY) {
+	if z.tokens == nil || (q.Qtype != dns.TypeTXT && q.Qtype != dns.TypeANY) {
 		if !sameWrites(got, want) {
 			fail("a query veil passes on got another answer than without veil")
 		}
@@ -569,13 +556,35 @@ func limiterAnswer(m, req *dns.Msg, stream bool) bool {
 	}
 }
 
-// fuzzZoneIndex returns the index of the longest of v's zones that name is
-// in, or -1; an oracle for zoneSet.match built on miekg/dns.
-func fuzzZoneIndex(v *Veil, name string) int {
-	best, bestLen := -1, -1
-	for i, z := range v.zones {
-		if dns.IsSubDomain(z, name) && len(z) > bestLen {
-			best, bestLen = i, len(z)
+// wantAction is the oracle's statement of veil's policy for an external
+// client, written from README's Description rather than from the
+// handler: a transfer (AXFR or IXFR, whatever the opcode or transport)
+// gets the transfer action, a standard query for ANY the ANY action of
+// its transport, and everything else passes on (then the limiter and the
+// token filter may act on it).
+func wantAction(v *Veil, req *dns.Msg, stream bool) action {
+	switch req.Question[0].Qtype {
+	case dns.TypeAXFR, dns.TypeIXFR:
+		return v.transfer
+	case dns.TypeANY:
+		if req.Opcode != dns.OpcodeQuery {
+			return actPass
+		}
+		if stream {
+			return v.anyTCP
+		}
+		return v.anyUDP
+	}
+	return actPass
+}
+
+// fuzzZoneOf returns the longest of v's zones that name is in, or nil; an
+// oracle for zoneSet.match built on miekg/dns.
+func fuzzZoneOf(v *Veil, name string) *zone {
+	var best *zone
+	for _, z := range v.zones {
+		if dns.IsSubDomain(z.name, name) && (best == nil || len(z.name) > len(best.name)) {
+			best = z
 		}
 	}
 	return best

@@ -3,15 +3,19 @@ package veil
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/caddy/caddyfile"
 	"github.com/coredns/coredns/plugin"
+
+	"github.com/veildns/veil/tokens"
 )
 
 // fuzzParseKeys are the server blocks FuzzParse puts the directive in.
@@ -149,13 +153,13 @@ func checkFuzzParseError(t *testing.T, corefile string, err error) {
 // of which is at least one zone), returning "" or what is wrong.
 func checkParsed(v *Veil, keys []string, zoneArgs int) string {
 	if len(v.zones) == 0 || len(v.zones) < zoneArgs {
-		return fmt.Sprintf("%d zones %v for %d zone arguments", len(v.zones), v.zones, zoneArgs)
+		return fmt.Sprintf("%d zones %v for %d zone arguments", len(v.zones), zoneNames(v), zoneArgs)
 	}
 	var served []string
 	for _, k := range keys {
 		served = append(served, strings.ToLower(strings.TrimSuffix(k, ":53")))
 	}
-	for _, z := range v.zones {
+	for _, z := range zoneNames(v) {
 		if z != strings.ToLower(z) || !strings.HasSuffix(z, ".") {
 			return fmt.Sprintf("zone %q is not lower-case and fully qualified", z)
 		}
@@ -168,28 +172,26 @@ func checkParsed(v *Veil, keys []string, zoneArgs int) string {
 			return fmt.Sprintf("zone %q is not served by %v", z, keys)
 		}
 	}
-	if len(v.tokens) != len(v.zones) {
-		return fmt.Sprintf("%d token policies for %d zones", len(v.tokens), len(v.zones))
+	for _, z := range v.zones {
+		if (v.limit != nil) != (z.limiter != nil && z.trips != nil) {
+			return fmt.Sprintf("limit %v but zone %s has limiter %v", v.limit != nil, z.name, z.limiter != nil)
+		}
+		if z.counters.build == nil {
+			return fmt.Sprintf("zone %s: counters not set up", z.name)
+		}
 	}
-	if (v.limit != nil) != (len(v.limiters) == len(v.zones)) || (v.limit == nil && len(v.limiters) != 0) {
-		return fmt.Sprintf("limit %v with %d limiters for %d zones", v.limit != nil, len(v.limiters), len(v.zones))
-	}
-	nets := []prefixSet{v.trusted}
-	if v.limit != nil {
-		nets = append(nets, v.limit.exempt)
-	}
-	for i, ps := range nets {
-		for _, p := range ps {
+	for _, tag := range []uint8{tagTrusted, tagExempt} {
+		for _, p := range prefixesTagged(v.clients, tag) {
 			if p != p.Masked() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
 				return fmt.Sprintf("network %v is not a plain masked prefix", p)
 			}
-			if v.clientsN.tags(p.Addr())&(1<<i) == 0 {
-				return fmt.Sprintf("network %v is not in its compiled set", p)
-			}
 		}
 	}
-	if v.counters == nil || v.logs == nil || v.wallClock == nil {
-		return "counters, log sampler or wall clock not set up"
+	if v.limit == nil && len(prefixesTagged(v.clients, tagExempt)) != 0 {
+		return "exempt networks without a limiter"
+	}
+	if v.logs == nil || v.wallClock == nil {
+		return "log sampler or wall clock not set up"
 	}
 	return ""
 }
@@ -198,41 +200,46 @@ func checkParsed(v *Veil, keys []string, zoneArgs int) string {
 // difference.
 func sameConfig(a, b *Veil) string {
 	switch {
-	case !slices.Equal(a.zones, b.zones):
-		return fmt.Sprintf("zones %v and %v", a.zones, b.zones)
-	case !slices.Equal(a.trusted, b.trusted):
-		return fmt.Sprintf("trusted %v and %v", a.trusted, b.trusted)
+	case !slices.Equal(zoneNames(a), zoneNames(b)):
+		return fmt.Sprintf("zones %v and %v", zoneNames(a), zoneNames(b))
+	case !reflect.DeepEqual(a.clients, b.clients):
+		return fmt.Sprintf("trusted or exempt %v and %v", a.clients, b.clients)
 	case a.transfer != b.transfer || a.anyUDP != b.anyUDP || a.anyTCP != b.anyTCP || a.logOnly != b.logOnly:
 		return "transfer, any or log-only differ"
 	case (a.limit == nil) != (b.limit == nil):
 		return "limit on once, off once"
+	case a.limit != nil && (a.limit.cfg != b.limit.cfg || a.limit.slip != b.limit.slip):
+		return fmt.Sprintf("limit %+v and %+v", a.limit.cfg, b.limit.cfg)
 	}
-	if a.limit != nil {
-		if a.limit.cfg != b.limit.cfg || a.limit.slip != b.limit.slip || !slices.Equal(a.limit.exempt, b.limit.exempt) {
-			return fmt.Sprintf("limit %+v and %+v", *a.limit, *b.limit)
+	for i, za := range a.zones {
+		zb := b.zones[i]
+		if a.limit != nil && za.limiter.Config() != zb.limiter.Config() {
+			return fmt.Sprintf("zone %s: limiter %+v and %+v", za.name, za.limiter.Config(), zb.limiter.Config())
 		}
-		for i := range a.limiters {
-			if a.limiters[i].Config() != b.limiters[i].Config() {
-				return fmt.Sprintf("limiter %d: %+v and %+v", i, a.limiters[i].Config(), b.limiters[i].Config())
-			}
+		if msg := samePolicy(za.tokens, zb.tokens); msg != "" {
+			return fmt.Sprintf("zone %s: %s", za.name, msg)
 		}
 	}
-	for i := range a.tokens {
-		pa, pb := a.tokens[i], b.tokens[i]
-		if (pa == nil) != (pb == nil) {
-			return fmt.Sprintf("zone %s: tokens off once, on once", a.zones[i])
-		}
-		if pa == nil {
-			continue
-		}
-		ra, rb := pa.matcher.Rules(), pb.matcher.Rules()
-		if len(ra) != len(rb) || len(pa.rules) != len(pb.rules) {
-			return fmt.Sprintf("zone %s: %d and %d rules", a.zones[i], len(ra), len(rb))
-		}
+	return ""
+}
+
+// samePolicy compares two token policies by what they decide: the same
+// rules, each hidden or not at the same times.
+func samePolicy(pa, pb *tokens.Policy) string {
+	if (pa == nil) != (pb == nil) {
+		return "tokens off once, on once"
+	}
+	if pa == nil {
+		return ""
+	}
+	ra, rb := pa.Matcher().Rules(), pb.Matcher().Rules()
+	if len(ra) != len(rb) {
+		return fmt.Sprintf("%d and %d rules", len(ra), len(rb))
+	}
+	for _, at := range []time.Time{time.Time{}, fuzzWallClock, fuzzWallClock.AddDate(10, 0, 0), fuzzWallClock.AddDate(1000, 0, 0)} {
 		for j := range ra {
-			sa, sb := pa.rules[j], pb.rules[j]
-			if ra[j].ID != rb[j].ID || sa.hide != sb.hide || !sa.revealUntil.Equal(sb.revealUntil) {
-				return fmt.Sprintf("zone %s: rule %d: %s %+v and %s %+v", a.zones[i], j, ra[j].ID, sa, rb[j].ID, sb)
+			if ra[j].ID != rb[j].ID || pa.Hides(j, nil, at) != pb.Hides(j, nil, at) {
+				return fmt.Sprintf("rule %d (%s) at %v: hidden %v and %v", j, ra[j].ID, at, pa.Hides(j, nil, at), pb.Hides(j, nil, at))
 			}
 		}
 	}

@@ -15,7 +15,7 @@ const growStackFrame = 2048
 // which it happens. Without veil, a query's stack grows once while the
 // request is unpacked and once more deep in the plugin chain; veil's frames
 // make the second growth happen deeper still, which cost 5 to 7 % of
-// stock CoreDNS's throughput (README, Throughput). Growing the stack in
+// stock CoreDNS's throughput (docs/performance.md). Growing the stack in
 // ServeDNS, before the next plugin runs, copies a shallow stack once, and
 // the rest of the chain then runs without growing it.
 //

@@ -2,184 +2,163 @@ package veil
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/miekg/dns"
 	ot "github.com/opentracing/opentracing-go"
-
-	"github.com/veildns/veil/ratelimit"
 )
 
-// action is what veil does with an external request it has a policy for.
+// action is what veil does with a request: the one value that says what
+// happens to it.
 type action uint8
 
 const (
-	actionPass   action = iota // hand it to the next plugin unchanged
-	actionRefuse               // REFUSED with Extended DNS Error 18 (Prohibited)
-	actionDrop                 // no answer; a stream connection is closed
-	actionHINFO                // RFC 8482 section 4.2 HINFO answer
+	actPass   action = iota // on to the next plugin with the original writer
+	actWatch                // on to the next plugin through a watcher (watch.go)
+	actRefuse               // REFUSED with an Extended DNS Error (RFC 8914)
+	actDrop                 // no answer; a stream connection is closed
+	actHINFO                // RFC 8482 section 4.2 HINFO answer
+	actSlip                 // an empty answer with TC=1 (a blocked UDP query)
 )
 
-var actionNames = [...]string{actionPass: "pass", actionRefuse: "refuse", actionDrop: "drop", actionHINFO: "hinfo"}
+// actionNames are the "action" labels of the policy actions.
+var actionNames = [...]string{actPass: "pass", actRefuse: "refuse", actDrop: "drop", actHINFO: "hinfo"}
 
-// ServeDNS implements plugin.Handler.
+// verdict is what ServeDNS does with one request, and what acting on it
+// needs to know.
+type verdict struct {
+	act    action
+	reason reason // why veil answers itself (act refuse, drop, hinfo or slip)
+	stream bool   // the request came over a stream transport
+	limit  bool   // act watch: charge the answer to the client's prefixes
+	filter bool   // act watch: hide verification tokens in the answer
+	// suspect marks a TCP client whose UDP traffic is blocked (limit.go).
+	suspect  bool
+	zone     *zone
+	counters *zoneCounters
+	client   netip.Addr
+	now      int64 // the limiter's time, if limit
+}
+
+// ServeDNS implements plugin.Handler: classify the client, decide one
+// verdict, act on it.
 //
 // Requests outside veil's zones and requests from trusted clients go to the
 // next plugin with the original writer, so their answers are exactly what
 // CoreDNS without veil sends. External requests for zone transfers (AXFR,
 // IXFR, whatever the opcode or transport) and ANY queries get the configured
-// action; all other external requests pass on, through the enumeration
-// limiter (limit.go) when it is configured and, for TXT and ANY queries, the
-// verification-token filter (tokens_filter.go), both on one wrapping writer
-// (writer.go).
+// action; a query from a prefix the limiter blocks gets the limiter's; all
+// other external requests pass on, through a watcher when the limiter must
+// charge their answer or the token filter must read it.
 func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	// Each query runs on a goroutine whose stack starts small and grows by
-	// copying. growStack grows it here, while it is shallow and cheap to
-	// copy, so that the plugins after veil run without growing it (see
-	// growstack.go and README, Throughput). ServeDNS also keeps its own
-	// frame small and calls the next plugin itself, with no helper frame
-	// in between.
+	// copying; growStack grows it here, while it is shallow and cheap to
+	// copy, so the plugins after veil run without growing it (growstack.go).
 	growStack()
-	rt, ew := v.decide(ctx, w, r)
-	switch rt {
-	case routeWatch:
-		var (
-			rcode int
-			err   error
-		)
-		if v.Next != nil && (v.untraced || ot.SpanFromContext(ctx) == nil) {
-			rcode, err = v.Next.ServeDNS(ctx, ew, r)
-		} else {
-			rcode, err = v.nextTraced(ctx, ew, r)
-		}
-		ew.release()
+	vd := v.decide(ctx, w, r)
+	switch vd.act {
+	case actPass:
+		return v.next(ctx, w, r)
+	case actWatch:
+		ww := v.watch(ctx, w, r, &vd)
+		rcode, err := v.next(ctx, ww, r)
+		ww.release()
 		return rcode, err
-	case routeEnforce:
-		return v.enforce(ctx, w, r, ew)
-	case routeAnswered:
-		return dns.RcodeSuccess, nil
 	}
-	if v.Next != nil && (v.untraced || ot.SpanFromContext(ctx) == nil) {
-		return v.Next.ServeDNS(ctx, w, r)
-	}
-	return v.nextTraced(ctx, w, r)
+	return answer(w, r, &vd)
 }
 
-// route is what ServeDNS does with a request.
-type route uint8
-
-const (
-	routePass     route = iota // on to the next plugin with the original writer
-	routeWatch                 // on to the next plugin through the externalWriter
-	routeEnforce               // a policy action, described by the externalWriter
-	routeAnswered              // the limiter answered (or dropped) it already
-)
-
-// decide classifies a request and counts it. For routeWatch and
-// routeEnforce it returns a pooled externalWriter that describes the
-// request; a blocked prefix's query gets the limiter's action here.
+// decide classifies a request, counts it, and returns its verdict. It is
+// kept out of line so ServeDNS's own frame, on every query's stack while
+// the next plugins run, stays small.
 //
 //go:noinline
-func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (route, *externalWriter) {
+func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) verdict {
 	if len(r.Question) != 1 {
 		// The server rejects these before any plugin runs; never guess here.
-		return routePass, nil
+		return verdict{}
 	}
 	q := &r.Question[0]
-	zi := v.zones.match(q.Name)
-	if zi < 0 {
-		return routePass, nil
+	z := v.zones.match(q.Name)
+	if z == nil {
+		return verdict{}
 	}
-	counters := v.counters.get(ctx)
+	zc := z.counters.get(ctx)
 	remote := w.RemoteAddr()
-	client, ok := clientAddr(remote)
-	var tags uint8 // which of the trusted and exempt lists hold the client
-	if ok {
-		tags = v.clientsN.tags(client)
-	}
+	client, known := clientAddr(remote)
+	tags := v.clients.tags(client)
 	if tags&tagTrusted != 0 {
-		counters.requests[zi][classTrusted].Inc()
-		return routePass, nil
+		zc.requests[classTrusted].Inc()
+		return verdict{}
 	}
-
-	var (
-		rs  reason
-		act action
-	)
+	vd := verdict{zone: z, counters: zc, client: client, stream: isStream(remote)}
 	switch q.Qtype {
 	case dns.TypeAXFR, dns.TypeIXFR:
 		if tsigVerified(w, r) {
-			counters.requests[zi][classTSIG].Inc()
-			return routePass, nil
+			zc.requests[classTSIG].Inc()
+			return verdict{}
 		}
-		rs, act = reasonAXFR, v.transfer
+		vd.act, vd.reason = v.transfer, reasonAXFR
 		if q.Qtype == dns.TypeIXFR {
-			rs = reasonIXFR
+			vd.reason = reasonIXFR
 		}
 	case dns.TypeANY:
-		act = v.anyUDP
-		if isStream(remote) {
-			act = v.anyTCP
+		vd.act, vd.reason = v.anyUDP, reasonANY
+		if vd.stream {
+			vd.act = v.anyTCP
 		}
 		if r.Opcode != dns.OpcodeQuery {
-			act = actionPass
-		}
-		rs = reasonANY
-	default:
-		act = actionPass
-	}
-	counters.requests[zi][classExternal].Inc()
-	limit := act == actionPass && v.limit != nil && ok && tags&tagExempt == 0
-	filter := act == actionPass && v.tokens[zi] != nil && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY)
-	if act == actionPass && !limit && !filter {
-		return routePass, nil
-	}
-	ew := externalWriterPool.Get().(*externalWriter)
-	ew.ResponseWriter, ew.v, ew.ctx, ew.req = w, v, ctx, r
-	ew.zi, ew.counters, ew.client, ew.remote = zi, counters, client, remote
-	ew.limit, ew.tokens = limit, filter
-	if act != actionPass {
-		ew.rs, ew.act = rs, act
-		return routeEnforce, ew
-	}
-	if limit {
-		// Probe the client for the limiter. While no prefix of the zone
-		// is blocked, the usual case, one load says so; otherwise gate
-		// reads the table.
-		ew.lim = v.limiters[zi]
-		ew.lim.Probe(ratelimit.Key{Addr: client, Stream: isStream(remote)}, &ew.probe)
-		ew.now = v.millis()
-		if ew.lim.AnyBlocked(ew.now) && v.gate(w, r, counters, zi, client, remote, ew) {
-			ew.release()
-			return routeAnswered, nil
+			vd.act = actPass
 		}
 	}
-	return routeWatch, ew
+	zc.requests[classExternal].Inc()
+	if vd.act != actPass {
+		return v.policy(vd, q.Name)
+	}
+	vd.limit = z.limiter != nil && known && tags&tagExempt == 0
+	vd.filter = z.tokens != nil && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY)
+	if !vd.limit && !vd.filter {
+		return verdict{}
+	}
+	vd.act = actWatch
+	if vd.limit {
+		v.admit(&vd, q.Name)
+	}
+	return vd
 }
 
-// enforce counts, logs and carries out the policy action ew describes, and
-// releases ew.
+// policy counts and logs a transfer or ANY policy action; in log-only mode
+// the request then passes on unchanged.
+func (v *Veil) policy(vd verdict, qname string) verdict {
+	PolicyCount.WithLabelValues(vd.counters.server, vd.zone.name, vd.counters.view, reasonNames[vd.reason], actionNames[vd.act], modeLabel(v.logOnly)).Inc()
+	v.logs.policyEvent(vd.reason, vd.act, v.logOnly, vd.client, qname, vd.zone.name)
+	if v.logOnly {
+		return verdict{}
+	}
+	return vd
+}
+
+// answer carries out a verdict veil answers itself.
 //
 //go:noinline
-func (v *Veil) enforce(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, ew *externalWriter) (int, error) {
-	counters, zi, client, remote, rs, act := ew.counters, ew.zi, ew.client, ew.remote, ew.rs, ew.act
-	ew.release()
-	PolicyCount.WithLabelValues(counters.server, v.zones[zi], counters.view, reasonNames[rs], actionNames[act], modeLabel(v.logOnly)).Inc()
-	v.logs.event(rs, act, v.logOnly, client, r.Question[0].Name, v.zones[zi])
-	if v.logOnly {
-		return v.next(ctx, w, r)
-	}
-
-	switch act {
-	case actionRefuse:
-		w.WriteMsg(refusal(r, dns.ExtendedErrorCodeProhibited))
-	case actionHINFO:
+func answer(w dns.ResponseWriter, r *dns.Msg, vd *verdict) (int, error) {
+	switch vd.act {
+	case actRefuse:
+		ede := dns.ExtendedErrorCodeProhibited
+		if vd.reason == reasonLimited {
+			ede = dns.ExtendedErrorCodeBlocked
+		}
+		w.WriteMsg(refusal(r, ede))
+	case actHINFO:
 		w.WriteMsg(hinfoAnswer(r))
-	case actionDrop:
-		if isStream(remote) {
+	case actSlip:
+		w.WriteMsg(truncated(r))
+	case actDrop:
+		if vd.stream {
 			// Close the connection rather than leave the client waiting
-			// for an answer that will not come. For UDP Close is a no-op.
+			// for an answer that will not come.
 			w.Close()
 		}
 	}
@@ -194,6 +173,7 @@ func (v *Veil) enforce(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, ew
 // recorder, which is never veil's writer since veil runs after prometheus.
 // So veil calls the next plugin directly, and goes through NextOrFailure
 // only when a trace span is active, so traces keep their per-plugin spans.
+// next is small enough to inline.
 func (v *Veil) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	if v.Next == nil || (!v.untraced && ot.SpanFromContext(ctx) != nil) {
 		return v.nextTraced(ctx, w, r)

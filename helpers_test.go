@@ -2,8 +2,12 @@ package veil
 
 import (
 	"context"
+	"encoding/binary"
+	"math/bits"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -102,4 +106,53 @@ func query(name string, qtype uint16, edns bool) *dns.Msg {
 		m.SetEdns0(1232, false)
 	}
 	return m
+}
+
+// zoneNames returns the names of v's zones.
+func zoneNames(v *Veil) []string {
+	var names []string
+	for _, z := range v.zones {
+		names = append(names, z.name)
+	}
+	return names
+}
+
+// testZones returns a zoneSet of zones with the given names and nothing
+// else.
+func testZones(names ...string) zoneSet {
+	zs := make(zoneSet, len(names))
+	for i, n := range names {
+		zs[i] = &zone{name: n}
+	}
+	return zs
+}
+
+// prefixesTagged decompiles the networks of ns that carry tag, sorted, so
+// tests can compare what setup compiled with what the Corefile said.
+func prefixesTagged(ns netSet, tag uint8) []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range ns.v4 {
+		if n.tag&tag != 0 {
+			var b [4]byte
+			binary.BigEndian.PutUint32(b[:], n.ip)
+			out = append(out, netip.PrefixFrom(netip.AddrFrom4(b), bits.OnesCount32(n.mask)))
+		}
+	}
+	for _, n := range ns.v6 {
+		if n.tag&tag != 0 {
+			var b [16]byte
+			binary.BigEndian.PutUint64(b[:8], n.hi)
+			binary.BigEndian.PutUint64(b[8:], n.lo)
+			out = append(out, netip.PrefixFrom(netip.AddrFrom16(b), bits.OnesCount64(n.mhi)+bits.OnesCount64(n.mlo)))
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+// sortedPrefixes returns ps sorted as prefixesTagged sorts.
+func sortedPrefixes(ps []netip.Prefix) []netip.Prefix {
+	out := slices.Clone(ps)
+	slices.SortFunc(out, func(a, b netip.Prefix) int { return strings.Compare(a.String(), b.String()) })
+	return out
 }

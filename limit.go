@@ -3,11 +3,30 @@ package veil
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/miekg/dns"
 
 	"github.com/veildns/veil/ratelimit"
 )
+
+// This file is the enumeration limiter's glue, the one place where veil
+// uses package ratelimit: admit decides what a query from a blocked prefix
+// gets, charge counts each watched answer against the client's prefixes,
+// and tripped records a new block. Its settings are parsed in
+// limit_setup.go, its clock is limit_clock.go, its metrics limit_metrics.go.
+
+// limitSettings is the parsed "limit" block, shared by the block's zones
+// (each has its own table).
+type limitSettings struct {
+	cfg  ratelimit.Config
+	slip uint64 // over UDP, 1 in slip blocked queries gets TC=1; 0 never
+	// slips counts blocked UDP queries, for the slip ratio.
+	slips atomic.Uint64
+	// clock is the limiter's time in milliseconds: coarseMillis.
+	clock func() int64
+}
 
 // limitAction is what happens to a query from a blocked prefix, the
 // "action" label of LimitedCount.
@@ -22,6 +41,73 @@ const (
 )
 
 var limitActionNames = [numLimitActions]string{"slip", "drop", "refuse", "log_only"}
+
+// limitVerdicts is what each limitAction makes of the verdict.
+var limitVerdicts = [numLimitActions]action{limitSlip: actSlip, limitDrop: actDrop, limitRefuse: actRefuse, limitLogOnly: actWatch}
+
+// admit reads the time for a watched query the limiter charges and, if
+// some prefix of the zone is blocked (one load says whether any is), turns
+// the verdict into the limiter's answer when the client's prefixes are
+// blocked.
+func (v *Veil) admit(vd *verdict, qname string) {
+	vd.now = v.limit.clock()
+	if vd.zone.limiter.AnyBlocked(vd.now) {
+		v.gate(vd, qname)
+	}
+}
+
+// gate is admit while some prefix of the zone is blocked: it reads the
+// client's prefixes from the table.
+//
+//go:noinline
+func (v *Veil) gate(vd *verdict, qname string) {
+	lim := vd.zone.limiter
+	if vd.stream {
+		// A TCP client whose UDP traffic is blocked is the scanner or the
+		// victim of a spoofer; its own TCP answers tell which, sooner.
+		vd.suspect, _ = lim.Blocked(ratelimit.Key{Addr: vd.client}, vd.now)
+	}
+	if blocked, _ := lim.Blocked(ratelimit.Key{Addr: vd.client, Stream: vd.stream}, vd.now); !blocked {
+		return
+	}
+	act := limitRefuse
+	if !vd.stream {
+		act = limitDrop
+		if s := v.limit.slip; s > 0 && v.limit.slips.Add(1)%s == 0 {
+			act = limitSlip
+		}
+	}
+	if v.logOnly {
+		act = limitLogOnly
+	}
+	vd.counters.limited[act].Inc()
+	v.logs.limitedEvent(act, vd.client, qname, vd.zone.name)
+	vd.act, vd.reason = limitVerdicts[act], reasonLimited
+}
+
+// charge counts an answer against the client's prefixes: a positive answer
+// in the client tier's ratio window only (inlined, the common case), a
+// denial in every tier, where it may trip a block.
+func (ww *watcher) charge(m *dns.Msg) {
+	if !isDenial(m) {
+		ww.zone.limiter.ObservePositive(&ww.probe, ww.now)
+		return
+	}
+	ww.chargeDenial()
+}
+
+// chargeDenial is charge for a denial.
+//
+//go:noinline
+func (ww *watcher) chargeDenial() {
+	res := ww.zone.limiter.ObserveDenial(&ww.probe, ww.now)
+	if res.Collision {
+		ww.counters.collisions.Inc()
+	}
+	if res.Tripped != ratelimit.NoTier {
+		ww.v.tripped(ww.zone, ww.counters, res, ww.client, ww.req.Question[0].Name, ww.now)
+	}
+}
 
 // isDenial reports whether m denies existence: NXDOMAIN, or NOERROR without
 // an answer to the question and with an SOA, NSEC or NSEC3 record in the
@@ -55,15 +141,16 @@ func isDenial(m *dns.Msg) bool {
 	return false
 }
 
-// tripped records that a prefix was blocked.
-func (v *Veil) tripped(counters *serverCounters, zi int, res ratelimit.Result, client netip.Addr, qname string, now int64) {
+// tripped records that a prefix was blocked: counted, remembered for the
+// blocked-prefixes gauge, and logged.
+func (v *Veil) tripped(z *zone, zc *zoneCounters, res ratelimit.Result, client netip.Addr, qname string, now int64) {
 	rule := "rate"
 	if res.ByRatio {
 		rule = "ratio"
 	}
-	TripCount.WithLabelValues(counters.server, v.zones[zi], counters.view, res.Tripped.String(), rule).Inc()
-	v.trips[zi].add(now+v.limit.cfg.Block.Milliseconds(), counters)
-	v.logs.tripEvent(res.Tripped, rule, client, qname, v.zones[zi], v.limit.cfg.Block, v.logOnly)
+	TripCount.WithLabelValues(zc.server, z.name, zc.view, res.Tripped.String(), rule).Inc()
+	z.trips.add(now+v.limit.cfg.Block.Milliseconds(), zc)
+	v.logs.tripEvent(res.Tripped, rule, client, qname, z.name, v.limit.cfg.Block, v.logOnly)
 }
 
 // tripRing remembers the expiry of the most recent blocks of one zone, so
@@ -77,23 +164,25 @@ type tripRing struct {
 
 const tripRingSize = 4096
 
+// tripEntry is one block: when it ends, and the listener and view whose
+// query tripped it.
 type tripEntry struct {
 	expiry   int64
-	counters *serverCounters
+	counters *zoneCounters
 }
 
-func (tr *tripRing) add(expiry int64, sc *serverCounters) {
+func (tr *tripRing) add(expiry int64, zc *zoneCounters) {
 	tr.mu.Lock()
-	tr.entries[tr.next] = tripEntry{expiry: expiry, counters: sc}
+	tr.entries[tr.next] = tripEntry{expiry: expiry, counters: zc}
 	tr.next = (tr.next + 1) % tripRingSize
 	tr.mu.Unlock()
 }
 
-// active counts the blocks in force at now, per server/view.
-func (tr *tripRing) active(now int64) map[*serverCounters]int {
+// active counts the blocks in force at now, per listener and view.
+func (tr *tripRing) active(now int64) map[*zoneCounters]int {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	out := map[*serverCounters]int{}
+	out := map[*zoneCounters]int{}
 	for _, e := range tr.entries {
 		if e.counters != nil && e.expiry > now {
 			out[e.counters]++
@@ -102,12 +191,26 @@ func (tr *tripRing) active(now int64) map[*serverCounters]int {
 	return out
 }
 
-// truncated returns an empty answer with TC=1: a real client retries over
-// TCP, where its own counters judge it.
-func truncated(r *dns.Msg) *dns.Msg {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.Truncated = true
-	mirrorEDNS(r, m)
-	return m
+// limitedEvent logs a query from a blocked prefix, sampled.
+func (s *sampledLog) limitedEvent(act limitAction, client netip.Addr, qname, zone string) {
+	ok, more := s.allow(logLimited)
+	if !ok {
+		return
+	}
+	log.Infof("limited (%s) %q for zone %s from %s, a blocked prefix (%d more limited queries since the previous line)",
+		limitActionNames[act], qname, zone, client, more)
+}
+
+// tripEvent logs a prefix the limiter blocked, sampled.
+func (s *sampledLog) tripEvent(tier ratelimit.Tier, rule string, client netip.Addr, qname, zone string, block time.Duration, logOnly bool) {
+	ok, more := s.allow(logTrip)
+	if !ok {
+		return
+	}
+	verb := "blocking"
+	if logOnly {
+		verb = "would block (log-only)"
+	}
+	log.Warningf("%s prefix %s tier of %s for %s in zone %s: too many denials (%s rule, last name %q) (%d more prefixes since the previous line)",
+		verb, tier, client, block, zone, rule, qname, more)
 }

@@ -4,16 +4,44 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/veildns/veil/ratelimit"
 )
 
-// limiterGauges reports, at scrape time, the prefixes each running veil's
-// limiter currently blocks and how full its tables are. Computing them on
-// scrape keeps the query path free of gauge updates.
-var limiterGauges = &limiterCollector{}
+var (
+	// LimitedCount counts queries from blocked prefixes by action: slip
+	// (UDP, empty TC=1 answer), drop (UDP), refuse (TCP, REFUSED with EDE 15)
+	// or log_only (counted and answered as usual).
+	LimitedCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "limited_requests_total",
+		Help:      "Counter of queries from prefixes the enumeration limiter blocked, by action.",
+	}, []string{"server", "zone", "view", "action"})
 
-// Registered in init, after the descriptors below exist.
-func init() { prometheus.MustRegister(limiterGauges) }
+	// TripCount counts prefixes the limiter blocked, by tier (v4_32, v4_24,
+	// v6_64, v6_56, v6_48) and rule (rate or ratio).
+	TripCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "limiter_trips_total",
+		Help:      "Counter of client prefixes the enumeration limiter blocked, by prefix tier and rule.",
+	}, []string{"server", "zone", "view", "tier", "rule"})
 
+	// CollisionCount counts denials whose two table slots disagreed because
+	// another prefix shares one of them; many collisions mean the table is
+	// too small for the traffic.
+	CollisionCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "limiter_collisions_total",
+		Help:      "Counter of denials charged to limiter slots shared with another prefix.",
+	}, []string{"server", "zone", "view"})
+)
+
+// The limiter's gauges, computed at scrape time (gauges.go) so the query
+// path is free of gauge updates.
 var (
 	blockedDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(plugin.Namespace, pluginName, "limiter_blocked_prefixes"),
@@ -25,27 +53,30 @@ var (
 		[]string{"server", "zone", "view", "state"}, nil)
 )
 
-type limiterCollector struct{ runningVeils }
-
-// Describe implements prometheus.Collector.
-func (c *limiterCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- blockedDesc
-	ch <- slotsDesc
+// limitCounters fills in the limiter's counters of zc and creates at 0 the
+// trip series the configuration can move: every tier by the rate rule, the
+// client tiers by the ratio rule if it is on.
+func (v *Veil) limitCounters(zc *zoneCounters, zone string) {
+	for a := range numLimitActions {
+		zc.limited[a] = LimitedCount.WithLabelValues(zc.server, zone, zc.view, limitActionNames[a])
+	}
+	zc.collisions = CollisionCount.WithLabelValues(zc.server, zone, zc.view)
+	for t := range ratelimit.NumTiers {
+		TripCount.WithLabelValues(zc.server, zone, zc.view, t.String(), "rate")
+		if v.limit.cfg.Ratio > 0 && (t == ratelimit.TierV4Host || t == ratelimit.TierV6Net) {
+			TripCount.WithLabelValues(zc.server, zone, zc.view, t.String(), "ratio")
+		}
+	}
 }
 
-// Collect implements prometheus.Collector. Series appear for each
-// (server, view) that has sent the zone a query.
-func (c *limiterCollector) Collect(ch chan<- prometheus.Metric) {
-	c.each(func(v *Veil, pairs []*serverCounters) {
-		for zi, zone := range v.zones {
-			now := v.millis()
-			active := v.trips[zi].active(now)
-			used, total := v.limiters[zi].Occupancy(now)
-			for _, sc := range pairs {
-				ch <- prometheus.MustNewConstMetric(blockedDesc, prometheus.GaugeValue, float64(active[sc]), sc.server, zone, sc.view)
-				ch <- prometheus.MustNewConstMetric(slotsDesc, prometheus.GaugeValue, float64(used), sc.server, zone, sc.view, "used")
-				ch <- prometheus.MustNewConstMetric(slotsDesc, prometheus.GaugeValue, float64(total), sc.server, zone, sc.view, "total")
-			}
-		}
-	})
+// collectLimiter reports a zone's limiter gauges for each pair.
+func (v *Veil) collectLimiter(ch chan<- prometheus.Metric, z *zone, pairs []*zoneCounters) {
+	now := v.limit.clock()
+	active := z.trips.active(now)
+	used, total := z.limiter.Occupancy(now)
+	for _, zc := range pairs {
+		ch <- prometheus.MustNewConstMetric(blockedDesc, prometheus.GaugeValue, float64(active[zc]), zc.server, z.name, zc.view)
+		ch <- prometheus.MustNewConstMetric(slotsDesc, prometheus.GaugeValue, float64(used), zc.server, z.name, zc.view, "used")
+		ch <- prometheus.MustNewConstMetric(slotsDesc, prometheus.GaugeValue, float64(total), zc.server, z.name, zc.view, "total")
+	}
 }

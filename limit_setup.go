@@ -2,7 +2,7 @@ package veil
 
 import (
 	"fmt"
-	"slices"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -11,13 +11,6 @@ import (
 
 	"github.com/veildns/veil/ratelimit"
 )
-
-// limitSettings is the parsed "limit" block.
-type limitSettings struct {
-	cfg    ratelimit.Config
-	slip   uint64    // over UDP, 1 in slip blocked queries gets TC=1; 0 never
-	exempt prefixSet // never limited; compiled into Veil.clientsN
-}
 
 const (
 	allowedLimitOptions = "rate, burst, ratio, block, slip, table, exempt"
@@ -35,73 +28,69 @@ const (
 //	    table SLOTS
 //	    exempt ADDRESS|CIDR...
 //	}
-func parseLimit(c *caddy.Controller, args []string) (*limitSettings, error) {
+func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt []netip.Prefix, err error) {
 	if len(args) != 0 {
-		return nil, c.Errf("limit: takes no arguments, got %q; put its settings in a block: limit { rate 20 }", strings.Join(args, " "))
+		return nil, nil, c.Errf("limit: takes no arguments, got %q; put its settings in a block: limit { rate 20 }", strings.Join(args, " "))
 	}
-	ls := &limitSettings{cfg: ratelimit.DefaultConfig(), slip: defaultSlip}
-	// RemainingArgs stopped before a "{" on the limit line; without one,
-	// limit stands alone with the defaults. The block is walked by hand so
-	// the enclosing veil block's nesting stays as it is.
-	hasBlock := c.NextArg()
+	ls = &limitSettings{cfg: ratelimit.DefaultConfig(), slip: defaultSlip, clock: coarseMillis}
 	seen := map[string]bool{}
 	lines := map[string]int{} // the Corefile line of each option, for Validate's errors
-	for hasBlock && c.Next() && c.Val() != "}" {
-		opt := c.Val()
+	err = eachBlockOption(c, "limit", func(opt string, args []string) error {
 		lines[opt] = c.Line()
-		args := c.RemainingArgs()
-		if slices.Contains(args, "}") || slices.Contains(args, "{") {
-			return nil, c.Errf("limit: put each option of the limit block on a line of its own, and the closing } on its own line")
-		}
 		if seen[opt] && opt != "exempt" {
-			return nil, c.Errf("limit: option %q given twice; give it once", opt)
+			return c.Errf("limit: option %q given twice; give it once", opt)
 		}
 		seen[opt] = true
-		var err error
-		switch opt {
-		case "rate":
-			ls.cfg.Rate, err = oneFloat(c, opt, args, "a number of denials per second above 0, such as 20")
-		case "burst":
-			ls.cfg.Burst, err = oneFloat(c, opt, args, "a number of denials of at least 1, such as 100")
-		case "ratio":
-			err = parseRatio(c, args, &ls.cfg)
-		case "block":
-			ls.cfg.Block, err = oneDuration(c, opt, args, "a duration from 1s to 24h, such as 60s")
-		case "slip":
-			var n uint64
-			if len(args) == 1 {
-				n, err = strconv.ParseUint(args[0], 10, 8)
-			}
-			if len(args) != 1 || err != nil {
-				return nil, c.Errf("limit: slip: got %q; allowed: a whole number from 0 (never) to 255, such as 2 (every second blocked UDP query gets a truncated answer)", strings.Join(args, " "))
-			}
-			ls.slip = n
-		case "table":
-			var n uint64
-			if len(args) == 1 {
-				n, err = strconv.ParseUint(args[0], 10, 32)
-			}
-			if len(args) != 1 || err != nil || n < 4 {
-				return nil, c.Errf("limit: table: got %q; allowed: a number of slots (%d bytes each) from 4 to 1073741824, such as 262144", strings.Join(args, " "), ratelimit.SlotBytes)
-			}
-			ls.cfg.Slots = int(n)
-		case "exempt":
-			prefixes, perr := parseNetworks(c, "limit: exempt", args)
-			if perr != nil {
-				return nil, perr
-			}
-			ls.exempt = append(ls.exempt, prefixes...)
-		default:
-			return nil, c.Errf("limit: unknown option %q; allowed: %s", opt, allowedLimitOptions)
+		if opt == "exempt" {
+			prefixes, err := parseNetworks(c, "limit: exempt", args)
+			exempt = append(exempt, prefixes...)
+			return err
 		}
-		if err != nil {
-			return nil, err
-		}
+		return parseLimitOption(c, ls, opt, args)
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := ls.cfg.Validate(); err != nil {
-		return nil, validateError(c, err, lines)
+		return nil, nil, validateError(c, err, lines)
 	}
-	return ls, nil
+	return ls, exempt, nil
+}
+
+// parseLimitOption parses one option of the limit block but exempt.
+func parseLimitOption(c *caddy.Controller, ls *limitSettings, opt string, args []string) error {
+	var err error
+	switch opt {
+	case "rate":
+		ls.cfg.Rate, err = oneFloat(c, opt, args, "a number of denials per second above 0, such as 20")
+	case "burst":
+		ls.cfg.Burst, err = oneFloat(c, opt, args, "a number of denials of at least 1, such as 100")
+	case "ratio":
+		err = parseRatio(c, args, &ls.cfg)
+	case "block":
+		ls.cfg.Block, err = oneDuration(c, opt, args, "a duration from 1s to 24h, such as 60s")
+	case "slip":
+		var n uint64
+		if len(args) == 1 {
+			n, err = strconv.ParseUint(args[0], 10, 8)
+		}
+		if len(args) != 1 || err != nil {
+			return c.Errf("limit: slip: got %q; allowed: a whole number from 0 (never) to 255, such as 2 (every second blocked UDP query gets a truncated answer)", strings.Join(args, " "))
+		}
+		ls.slip = n
+	case "table":
+		var n uint64
+		if len(args) == 1 {
+			n, err = strconv.ParseUint(args[0], 10, 32)
+		}
+		if len(args) != 1 || err != nil || n < 4 {
+			return c.Errf("limit: table: got %q; allowed: a number of slots (%d bytes each) from 4 to 1073741824, such as 262144", strings.Join(args, " "), ratelimit.SlotBytes)
+		}
+		ls.cfg.Slots = int(n)
+	default:
+		return c.Errf("limit: unknown option %q; allowed: %s", opt, allowedLimitOptions)
+	}
+	return err
 }
 
 // validateError reports a setting the limiter rejects as a whole at the line

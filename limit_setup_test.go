@@ -16,13 +16,13 @@ func TestParseLimit(t *testing.T) {
 		corefile string
 		want     ratelimit.Config
 		slip     uint64
-		exempt   prefixSet
+		exempt   []netip.Prefix
 	}{
 		{"bare limit", "veil {\n limit\n}", def, defaultSlip, nil},
 		{"empty block", "veil {\n limit {\n }\n}", def, defaultSlip, nil},
 		{"every option", "veil {\n trusted 192.0.2.1\n limit {\n rate 5.5\n burst 50\n ratio 0.9 100 1m\n block 5m\n slip 0\n table 1000\n exempt 198.51.100.0/24\n exempt 2001:db8::/32\n }\n log-only\n}",
 			ratelimit.Config{Rate: 5.5, Burst: 50, Ratio: 0.9, MinCount: 100, Window: time.Minute, Block: 5 * time.Minute, Slots: 1024},
-			0, prefixSet{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8::/32")}},
+			0, []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8::/32")}},
 		{"ratio off", "veil {\n limit {\n ratio off\n }\n}", func() ratelimit.Config { c := def; c.Ratio = 0; return c }(), defaultSlip, nil},
 	}
 	for _, tc := range tests {
@@ -31,18 +31,18 @@ func TestParseLimit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v.limit == nil || len(v.limiters) != 1 || len(v.trips) != 1 {
+			if v.limit == nil || len(v.zones) != 1 || v.zones[0].limiter == nil || v.zones[0].trips == nil {
 				t.Fatalf("limiter not set up: %+v", v.limit)
 			}
-			if got := v.limiters[0].Config(); got != tc.want {
+			if got := v.zones[0].limiter.Config(); got != tc.want {
 				t.Errorf("config = %+v, want %+v", got, tc.want)
 			}
-			if v.limit.slip != tc.slip || !slices.Equal(v.limit.exempt, tc.exempt) {
-				t.Errorf("slip %d exempt %v, want %d %v", v.limit.slip, v.limit.exempt, tc.slip, tc.exempt)
+			if exempt := prefixesTagged(v.clients, tagExempt); v.limit.slip != tc.slip || !slices.Equal(exempt, sortedPrefixes(tc.exempt)) {
+				t.Errorf("slip %d exempt %v, want %d %v", v.limit.slip, exempt, tc.slip, tc.exempt)
 			}
 		})
 	}
-	if v, err := parseExample("veil"); err != nil || v.limit != nil || v.limiters != nil {
+	if v, err := parseExample("veil"); err != nil || v.limit != nil || v.zones[0].limiter != nil {
 		t.Errorf("without limit the limiter must be off: %v %v", v.limit, err)
 	}
 }

@@ -43,7 +43,7 @@ type fakeClock struct{ ms int64 }
 
 func (c *fakeClock) now() int64              { return c.ms }
 func (c *fakeClock) advance(d time.Duration) { c.ms += d.Milliseconds() }
-func newFakeClock(v *Veil) *fakeClock        { c := &fakeClock{ms: 1000}; v.clock = c.now; return c }
+func newFakeClock(v *Veil) *fakeClock        { c := &fakeClock{ms: 1000}; v.limit.clock = c.now; return c }
 func limitVeil(t *testing.T, block string) *Veil {
 	t.Helper()
 	return newTestVeil(t, "veil {\n trusted 192.0.2.0/24\n"+block+"\n}", &zoneBackend{})
@@ -69,7 +69,7 @@ func ask(t *testing.T, v *Veil, addr string, tcp bool, name string) (*dns.Msg, b
 }
 
 func limitedCount(v *Veil, action string) float64 {
-	return testutil.ToFloat64(LimitedCount.WithLabelValues("", v.zones[0], "", action))
+	return testutil.ToFloat64(LimitedCount.WithLabelValues("", v.zones[0].name, "", action))
 }
 
 func TestLimitBurstThenBlock(t *testing.T) {
@@ -208,13 +208,13 @@ func TestLimitTripMetricAndGauge(t *testing.T) {
 	if got := testutil.ToFloat64(trips) - before; got != 1 {
 		t.Errorf("limiter_trips_total{tier=v6_64,rule=rate} moved by %v, want 1", got)
 	}
-	limiterGauges.add(v)
-	defer limiterGauges.remove(v)
+	gauges.add(v)
+	defer gauges.remove(v)
 	// Two gauges of table slots and one of blocked prefixes for ("", "").
-	if n := testutil.CollectAndCount(limiterGauges); n != 3 {
+	if n := testutil.CollectAndCount(gauges, "coredns_veil_limiter_table_slots", "coredns_veil_limiter_blocked_prefixes"); n != 3 {
 		t.Errorf("collector emitted %d series, want 3", n)
 	}
-	active := v.trips[0].active(v.millis())
+	active := v.zones[0].trips.active(v.limit.clock())
 	if len(active) != 1 {
 		t.Errorf("blocked prefixes: %v, want one server with one block", active)
 	}

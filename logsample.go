@@ -6,13 +6,11 @@ import (
 	"time"
 
 	clog "github.com/coredns/coredns/plugin/pkg/log"
-
-	"github.com/veildns/veil/ratelimit"
 )
 
 var log = clog.NewWithPlugin(pluginName)
 
-// Log sampling keys beyond the policy reasons.
+// Log sampling keys: the policy reasons, then these.
 const (
 	logLimited = int(numReasons) + iota // queries from blocked prefixes
 	logTrip                             // prefixes blocked
@@ -47,9 +45,8 @@ func (s *sampledLog) allow(key int) (bool, uint64) {
 	return true, s.suppressed[key].Swap(0)
 }
 
-// event records one policy action and logs it if the reason's period has
-// passed.
-func (s *sampledLog) event(rs reason, act action, logOnly bool, client netip.Addr, qname, zone string) {
+// policyEvent logs a transfer or ANY policy action, sampled.
+func (s *sampledLog) policyEvent(rs reason, act action, logOnly bool, client netip.Addr, qname, zone string) {
 	ok, more := s.allow(int(rs))
 	if !ok {
 		return
@@ -60,52 +57,4 @@ func (s *sampledLog) event(rs reason, act action, logOnly bool, client netip.Add
 	}
 	log.Infof("%s %s %q for zone %s from %s (%d more %s requests since the previous line)",
 		verb, reasonNames[rs], qname, zone, client, more, reasonNames[rs])
-}
-
-// limitedEvent records a query from a blocked prefix.
-func (s *sampledLog) limitedEvent(act limitAction, client netip.Addr, qname, zone string) {
-	ok, more := s.allow(logLimited)
-	if !ok {
-		return
-	}
-	log.Infof("limited (%s) %q for zone %s from %s, a blocked prefix (%d more limited queries since the previous line)",
-		limitActionNames[act], qname, zone, client, more)
-}
-
-// tripEvent records a prefix the limiter blocked.
-func (s *sampledLog) tripEvent(tier ratelimit.Tier, rule string, client netip.Addr, qname, zone string, block time.Duration, logOnly bool) {
-	ok, more := s.allow(logTrip)
-	if !ok {
-		return
-	}
-	verb := "blocking"
-	if logOnly {
-		verb = "would block (log-only)"
-	}
-	log.Warningf("%s prefix %s tier of %s for %s in zone %s: too many denials (%s rule, last name %q) (%d more prefixes since the previous line)",
-		verb, tier, client, block, zone, rule, qname, more)
-}
-
-// tokenEvent records verification tokens hidden from an answer.
-func (s *sampledLog) tokenEvent(logOnly bool, client netip.Addr, qname, zone string, n int) {
-	ok, more := s.allow(logTokens)
-	if !ok {
-		return
-	}
-	verb := "hid"
-	if logOnly {
-		verb = "would hide (log-only)"
-	}
-	log.Infof("%s %d verification token(s) in the answer to %q for zone %s from %s (%d more answers since the previous line)",
-		verb, n, qname, zone, client, more)
-}
-
-// signedTokensEvent records a signed TXT RRset left whole.
-func (s *sampledLog) signedTokensEvent(zone string) {
-	ok, more := s.allow(logSigned)
-	if !ok {
-		return
-	}
-	log.Warningf("zone %s is signed: verification tokens in signed TXT RRsets are sent unchanged to DNSSEC-OK clients, since removing a record would fail validation (%d more answers since the previous line)",
-		zone, more)
 }

@@ -25,15 +25,13 @@ func TestMetricNamesLint(t *testing.T) {
 	for range 4 {
 		v.ServeDNS(context.Background(), newTestWriter(t, externalV4, true), query("nope.example.org.", dns.TypeA, true))
 	}
-	limiterGauges.add(v)
-	defer limiterGauges.remove(v)
-	modeGauges.add(v)
-	defer modeGauges.remove(v)
+	gauges.add(v)
+	defer gauges.remove(v)
 	// A hidden token, and the exposed-vendors gauge.
 	tv := newTokensVeil(t, "", tokensFile(t))
 	tv.ServeDNS(context.Background(), newTestWriter(t, externalV6, true), query("tokens.test.", dns.TypeTXT, true))
-	tokenGauges.add(tv)
-	defer tokenGauges.remove(tv)
+	gauges.add(tv)
+	defer gauges.remove(tv)
 
 	mfs, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {

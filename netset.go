@@ -5,7 +5,7 @@ import (
 	"net/netip"
 )
 
-// netSet is one or more prefixSets compiled for the hot path: IPv4 and
+// netSet is one or more lists of networks compiled for the hot path: IPv4 and
 // IPv6 networks apart, each as masked integers with a tag bit saying which
 // set it came from, so one lookup is a few integer compares per network of
 // the client's family and nothing for the other family.
@@ -25,7 +25,7 @@ type net6 struct {
 }
 
 // newNetSet compiles the sets; the networks of sets[i] carry tag 1<<i.
-func newNetSet(sets ...prefixSet) netSet {
+func newNetSet(sets ...[]netip.Prefix) netSet {
 	var s netSet
 	for i, ps := range sets {
 		tag := uint8(1) << i

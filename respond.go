@@ -53,3 +53,14 @@ func mirrorEDNS(r, m *dns.Msg) *dns.OPT {
 	m.SetEdns0(ro.UDPSize(), ro.Do())
 	return m.IsEdns0()
 }
+
+// truncated returns an empty answer with TC=1, which a blocked UDP query
+// gets now and then (the limiter's slip): a real client retries over TCP,
+// where its own counters judge it.
+func truncated(r *dns.Msg) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Truncated = true
+	mirrorEDNS(r, m)
+	return m
+}

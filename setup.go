@@ -24,22 +24,29 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	if v.limit != nil {
-		c.OnStartup(func() error { startClock(); limiterGauges.add(v); return nil })
-		c.OnShutdown(func() error { limiterGauges.remove(v); stopClock(); return nil })
-	}
-	c.OnStartup(func() error { v.logExposedTokens(); tokenGauges.add(v); return nil })
-	c.OnShutdown(func() error { tokenGauges.remove(v); return nil })
 	c.OnStartup(func() error {
 		// The servers are made and not yet serving: the view, the plugin
 		// chain and the listeners are known.
 		cfg := dnsserver.GetConfig(c)
 		v.untraced = cfg.Handler("trace") == nil
-		v.counters.start(cfg.ViewName, listenerLabels(c))
+		listeners := listenerLabels(c)
+		for _, z := range v.zones {
+			z.counters.start(cfg.ViewName, listeners)
+		}
+		if v.limit != nil {
+			startClock()
+		}
+		v.logExposedTokens()
+		gauges.add(v)
 		return nil
 	})
-	c.OnStartup(func() error { modeGauges.add(v); return nil })
-	c.OnShutdown(func() error { modeGauges.remove(v); return nil })
+	c.OnShutdown(func() error {
+		gauges.remove(v)
+		if v.limit != nil {
+			stopClock()
+		}
+		return nil
+	})
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		v.Next = next
 		return v
@@ -55,109 +62,118 @@ const (
 // parse reads one veil directive of a server block into a Veil. Every error
 // names the Corefile line (through c.Errf), the option and what is allowed.
 func parse(c *caddy.Controller) (*Veil, error) {
-	v := &Veil{transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO}
-	var tokenSets []*tokenSettings
-	blocks := 0
-	for c.Next() {
-		blocks++
-		if blocks > 1 {
+	v := &Veil{transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO, logs: newSampledLog(), wallClock: time.Now}
+	var (
+		names           []string
+		trusted, exempt []netip.Prefix
+		tokenSets       []*tokenSettings
+	)
+	for blocks := 0; c.Next(); blocks++ {
+		if blocks > 0 {
 			return nil, c.Errf("veil appears more than once in this server block; merge the two into one veil block")
 		}
-		zones, err := parseZones(c)
-		if err != nil {
+		var err error
+		if names, err = parseZones(c); err != nil {
 			return nil, err
 		}
-		v.zones = zones
-
 		seen := map[string]bool{}
 		for c.NextBlock() {
-			opt := c.Val()
+			opt, args := c.Val(), c.RemainingArgs()
 			if seen[opt] && opt != "trusted" && opt != "tokens" {
 				return nil, c.Errf("option %q given twice; give it once", opt)
 			}
 			seen[opt] = true
-			args := c.RemainingArgs()
 			switch opt {
 			case "trusted":
-				prefixes, err := parseNetworks(c, "trusted", args)
-				if err != nil {
-					return nil, err
-				}
-				v.trusted = append(v.trusted, prefixes...)
-			case "transfer":
-				if len(args) != 1 || (args[0] != "refuse" && args[0] != "drop") {
-					return nil, c.Errf("transfer: got %q; allowed: transfer refuse|drop", strings.Join(args, " "))
-				}
-				v.transfer = actionRefuse
-				if args[0] == "drop" {
-					v.transfer = actionDrop
-				}
-			case "any":
-				udp, tcp, err := parseAny(c, args)
-				if err != nil {
-					return nil, err
-				}
-				v.anyUDP, v.anyTCP = udp, tcp
+				var prefixes []netip.Prefix
+				prefixes, err = parseNetworks(c, "trusted", args)
+				trusted = append(trusted, prefixes...)
 			case "limit":
-				ls, err := parseLimit(c, args)
-				if err != nil {
-					return nil, err
-				}
-				v.limit = ls
+				v.limit, exempt, err = parseLimit(c, args)
 			case "tokens":
-				ts, err := parseTokens(c, args, v.zones)
-				if err != nil {
-					return nil, err
-				}
+				var ts *tokenSettings
+				ts, err = parseTokens(c, args, names)
 				tokenSets = append(tokenSets, ts)
-			case "log-only":
-				if len(args) != 0 {
-					return nil, c.Errf("log-only: takes no arguments, got %q", strings.Join(args, " "))
-				}
-				v.logOnly = true
 			default:
-				return nil, c.Errf("unknown option %q; allowed: %s", opt, allowedOptions)
+				err = v.parseOption(c, opt, args)
+			}
+			if err != nil {
+				return nil, err
 			}
 		}
 	}
-	var exempt prefixSet
-	if v.limit != nil {
-		exempt = v.limit.exempt
-	}
-	v.clientsN = newNetSet(v.trusted, exempt) // tagTrusted, tagExempt
-	v.logs = newSampledLog()
-	v.wallClock = time.Now
-	pols, err := buildTokenPolicies(c, v.zones, tokenSets)
+	v.clients = newNetSet(trusted, exempt) // tagTrusted, tagExempt
+	policies, err := buildTokenPolicies(c, names, tokenSets)
 	if err != nil {
 		return nil, err
 	}
-	v.tokens = pols
-	ruleCounts := make([]int, len(v.zones))
-	for zi, p := range pols {
-		if p != nil {
-			ruleCounts[zi] = len(p.matcher.Rules())
-		}
-	}
-	v.counters = newCounterCache(v.zones, v.limit != nil, ruleCounts)
-	v.counters.zeroSeries = v.zeroSeries
-	if v.limit != nil {
-		// One table per zone: all names of a zone share a client's budget.
-		v.limiters = make([]*ratelimit.Limiter, len(v.zones))
-		for i := range v.zones {
-			l, err := ratelimit.New(v.limit.cfg)
-			if err != nil {
+	for i, name := range names {
+		z := &zone{name: name, tokens: policies[i]}
+		if v.limit != nil {
+			// One table per zone: all names of a zone share a client's budget.
+			if z.limiter, err = ratelimit.New(v.limit.cfg); err != nil {
 				return nil, c.Errf("limit: %v", err)
 			}
-			v.limiters[i] = l
-			v.trips = append(v.trips, new(tripRing))
+			z.trips = new(tripRing)
 		}
+		z.counters.build = func(server, view string) *zoneCounters { return v.newCounters(z, server, view) }
+		v.zones = append(v.zones, z)
 	}
 	return v, nil
 }
 
+// parseOption parses the options of the veil block that set a single value.
+func (v *Veil) parseOption(c *caddy.Controller, opt string, args []string) error {
+	switch opt {
+	case "transfer":
+		if len(args) != 1 || (args[0] != "refuse" && args[0] != "drop") {
+			return c.Errf("transfer: got %q; allowed: transfer refuse|drop", strings.Join(args, " "))
+		}
+		v.transfer = actRefuse
+		if args[0] == "drop" {
+			v.transfer = actDrop
+		}
+	case "any":
+		udp, tcp, err := parseAny(c, args)
+		if err != nil {
+			return err
+		}
+		v.anyUDP, v.anyTCP = udp, tcp
+	case "log-only":
+		if len(args) != 0 {
+			return c.Errf("log-only: takes no arguments, got %q", strings.Join(args, " "))
+		}
+		v.logOnly = true
+	default:
+		return c.Errf("unknown option %q; allowed: %s", opt, allowedOptions)
+	}
+	return nil
+}
+
+// eachBlockOption walks the block of a nested option such as limit or
+// tokens, if the option's line opened one, calling f with each option and
+// its arguments. The block is walked by hand, so the enclosing veil
+// block's nesting stays as it is; an option must be on a line of its own.
+func eachBlockOption(c *caddy.Controller, name string, f func(opt string, args []string) error) error {
+	// RemainingArgs stopped before a "{" on the option's line.
+	if !c.NextArg() {
+		return nil
+	}
+	for c.Next() && c.Val() != "}" {
+		opt, args := c.Val(), c.RemainingArgs()
+		if slices.Contains(args, "}") || slices.Contains(args, "{") {
+			return c.Errf("%s: put each option of the %s block on a line of its own, and the closing } on its own line", name, name)
+		}
+		if err := f(opt, args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // parseZones takes the zones from the directive's arguments or, if there are
 // none, from the server block, and checks that the server block serves them.
-func parseZones(c *caddy.Controller) (zoneSet, error) {
+func parseZones(c *caddy.Controller) ([]string, error) {
 	args := c.RemainingArgs()
 	for _, a := range args {
 		// OriginsFromArgsOrServerBlock silently drops an argument it cannot
@@ -170,7 +186,7 @@ func parseZones(c *caddy.Controller) (zoneSet, error) {
 	// A zone may be named twice: by two keys of the block that serve it on
 	// different ports or transports (example.org:53 tls://example.org), or
 	// in two spellings. It is guarded, and its series are reported, once.
-	var zones zoneSet
+	var zones []string
 	for _, z := range plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys) {
 		lz := strings.ToLower(z)
 		if served.Matches(lz) == "" {
@@ -244,7 +260,7 @@ func parseAny(c *caddy.Controller, args []string) (udp, tcp action, err error) {
 	return udp, tcp, nil
 }
 
-var anyModes = map[string]action{"hinfo": actionHINFO, "refuse": actionRefuse, "drop": actionDrop, "pass": actionPass}
+var anyModes = map[string]action{"hinfo": actHINFO, "refuse": actRefuse, "drop": actDrop, "pass": actPass}
 
 // listenerLabels returns the "server" labels of the listeners that route to
 // this server block, built as CoreDNS names its servers (and the metrics

@@ -11,8 +11,8 @@ import (
 )
 
 func TestParseValid(t *testing.T) {
-	pfx := func(ss ...string) prefixSet {
-		var out prefixSet
+	pfx := func(ss ...string) []netip.Prefix {
+		var out []netip.Prefix
 		for _, s := range ss {
 			out = append(out, netip.MustParsePrefix(s))
 		}
@@ -22,44 +22,44 @@ func TestParseValid(t *testing.T) {
 		name     string
 		corefile string
 		zones    []string
-		trusted  prefixSet
+		trusted  []netip.Prefix
 		transfer action
 		anyUDP   action
 		anyTCP   action
 		logOnly  bool
 	}{
 		{name: "defaults", corefile: "veil", zones: []string{"example.org."},
-			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+			transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO},
 		{name: "empty block", corefile: "veil {\n}", zones: []string{"example.org."},
-			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+			transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO},
 		{name: "zones from arguments", corefile: "veil example.org Sub.Example.org.", zones: []string{"example.org.", "sub.example.org."},
-			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+			transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO},
 		{name: "a zone named twice counts once", corefile: "veil example.org EXAMPLE.ORG. sub.example.org example.org", zones: []string{"example.org.", "sub.example.org."},
-			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+			transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO},
 		{name: "trusted on several lines", corefile: "veil {\n trusted 10.0.0.0/8 192.0.2.1\n trusted 2001:db8::/32 ::1\n}", zones: []string{"example.org."},
 			trusted:  pfx("10.0.0.0/8", "192.0.2.1/32", "2001:db8::/32", "::1/128"),
-			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+			transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO},
 		{name: "IPv4-mapped network becomes IPv4", corefile: "veil {\n trusted ::ffff:192.0.2.0/120 ::ffff:198.51.100.1 ::ffff:0:0/96\n}", zones: []string{"example.org."},
 			trusted:  pfx("192.0.2.0/24", "198.51.100.1/32", "0.0.0.0/0"),
-			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+			transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO},
 		{name: "transfer drop", corefile: "veil {\n transfer drop\n}", zones: []string{"example.org."},
-			transfer: actionDrop, anyUDP: actionHINFO, anyTCP: actionHINFO},
+			transfer: actDrop, anyUDP: actHINFO, anyTCP: actHINFO},
 		{name: "transfer refuse", corefile: "veil {\n transfer refuse\n}", zones: []string{"example.org."},
-			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO},
+			transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO},
 		{name: "any refuse", corefile: "veil {\n any refuse\n}", zones: []string{"example.org."},
-			transfer: actionRefuse, anyUDP: actionRefuse, anyTCP: actionRefuse},
+			transfer: actRefuse, anyUDP: actRefuse, anyTCP: actRefuse},
 		{name: "any drop", corefile: "veil {\n any drop\n}", zones: []string{"example.org."},
-			transfer: actionRefuse, anyUDP: actionDrop, anyTCP: actionDrop},
+			transfer: actRefuse, anyUDP: actDrop, anyTCP: actDrop},
 		{name: "any pass", corefile: "veil {\n any pass\n}", zones: []string{"example.org."},
-			transfer: actionRefuse, anyUDP: actionPass, anyTCP: actionPass},
+			transfer: actRefuse, anyUDP: actPass, anyTCP: actPass},
 		{name: "any hinfo tcp pass", corefile: "veil {\n any hinfo tcp pass\n}", zones: []string{"example.org."},
-			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionPass},
+			transfer: actRefuse, anyUDP: actHINFO, anyTCP: actPass},
 		{name: "any drop tcp refuse", corefile: "veil {\n any drop tcp refuse\n}", zones: []string{"example.org."},
-			transfer: actionRefuse, anyUDP: actionDrop, anyTCP: actionRefuse},
+			transfer: actRefuse, anyUDP: actDrop, anyTCP: actRefuse},
 		{name: "log-only", corefile: "veil {\n log-only\n}", zones: []string{"example.org."},
-			transfer: actionRefuse, anyUDP: actionHINFO, anyTCP: actionHINFO, logOnly: true},
+			transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO, logOnly: true},
 		{name: "everything", corefile: "veil example.org {\n trusted 192.0.2.0/24\n transfer drop\n any refuse tcp hinfo\n log-only\n}", zones: []string{"example.org."},
-			trusted: pfx("192.0.2.0/24"), transfer: actionDrop, anyUDP: actionRefuse, anyTCP: actionHINFO, logOnly: true},
+			trusted: pfx("192.0.2.0/24"), transfer: actDrop, anyUDP: actRefuse, anyTCP: actHINFO, logOnly: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,18 +67,18 @@ func TestParseValid(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			if !slices.Equal([]string(v.zones), tc.zones) {
+			if !slices.Equal(zoneNames(v), tc.zones) {
 				t.Errorf("zones = %v, want %v", v.zones, tc.zones)
 			}
-			if !slices.Equal(v.trusted, tc.trusted) {
-				t.Errorf("trusted = %v, want %v", v.trusted, tc.trusted)
+			if got := prefixesTagged(v.clients, tagTrusted); !slices.Equal(got, sortedPrefixes(tc.trusted)) {
+				t.Errorf("trusted = %v, want %v", got, tc.trusted)
 			}
 			if v.transfer != tc.transfer || v.anyUDP != tc.anyUDP || v.anyTCP != tc.anyTCP || v.logOnly != tc.logOnly {
 				t.Errorf("transfer=%s any=%s/%s log-only=%v, want %s %s/%s %v",
 					actionNames[v.transfer], actionNames[v.anyUDP], actionNames[v.anyTCP], v.logOnly,
 					actionNames[tc.transfer], actionNames[tc.anyUDP], actionNames[tc.anyTCP], tc.logOnly)
 			}
-			if v.counters == nil || v.logs == nil {
+			if v.zones[0].counters.build == nil || v.logs == nil {
 				t.Error("counters or log sampler not set up")
 			}
 		})
@@ -102,7 +102,7 @@ func TestParseZonesFromServerBlock(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", tc.keys, err)
 		}
-		if !slices.Equal([]string(v.zones), tc.want) {
+		if !slices.Equal(zoneNames(v), tc.want) {
 			t.Errorf("%v: zones = %v, want %v", tc.keys, v.zones, tc.want)
 		}
 	}

@@ -6,54 +6,77 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// tokenGauges reports, at scrape time, the vendors whose verification
-// tokens each running veil's policy lets external clients see. Computed on
-// scrape, so a reveal-until window that ends shows without a restart.
-var tokenGauges = &tokenCollector{}
+var (
+	// TokensHiddenCount counts verification-token TXT records taken out of
+	// answers to external clients, by vendor: a catalog id, "custom" for the
+	// operator's patterns or "generic" for the generic shapes. mode is
+	// "log_only" when veil only counted what it would have hidden.
+	TokensHiddenCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "tokens_hidden_total",
+		Help:      "Counter of verification-token TXT records hidden from external clients, by vendor.",
+	}, []string{"server", "zone", "view", "vendor", "mode"})
 
-func init() { prometheus.MustRegister(tokenGauges) }
+	// TokensSignedCount counts answers to external clients that kept a
+	// token the policy hides because its TXT RRset was signed (an RRSIG in
+	// the answer): removing a record would fail DNSSEC validation.
+	TokensSignedCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "tokens_signed_unfiltered_total",
+		Help:      "Counter of answers whose signed TXT RRsets kept tokens the policy hides, so DNSSEC validation still succeeds.",
+	}, []string{"server", "zone", "view"})
+)
 
+// exposedDesc is the token filter's gauge, computed at scrape time
+// (gauges.go), so a reveal-until window that ends shows without a restart.
 var exposedDesc = prometheus.NewDesc(
 	prometheus.BuildFQName(plugin.Namespace, pluginName, "tokens_exposed"),
 	"Vendors whose verification tokens the policy lets external clients see (1 per vendor): re-checked and pre-claim vendors by default, and those the operator reveals.",
 	[]string{"server", "zone", "view", "vendor"}, nil)
 
-type tokenCollector struct{ runningVeils }
+// tokenCounter returns the TokensHiddenCount series of a rule of z's
+// policy, made on first use.
+func (zc *zoneCounters) tokenCounter(z *zone, rule int, logOnly bool) prometheus.Counter {
+	i := rule * 2
+	if logOnly {
+		i++
+	}
+	slot := &zc.tokensHidden[i]
+	if c := slot.Load(); c != nil {
+		return *c
+	}
+	// Racing first uses get the same series: WithLabelValues is idempotent.
+	vendor := z.tokens.Matcher().Rules()[rule].ID
+	c := TokensHiddenCount.WithLabelValues(zc.server, z.name, zc.view, vendor, modeLabel(logOnly))
+	slot.Store(&c)
+	return c
+}
 
-// Describe implements prometheus.Collector.
-func (c *tokenCollector) Describe(ch chan<- *prometheus.Desc) { ch <- exposedDesc }
-
-// Collect implements prometheus.Collector. Series appear for each
-// (server, view) that has sent the zone a query.
-func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
-	c.each(func(v *Veil, pairs []*serverCounters) {
-		now := v.wallClock()
-		for zi, zone := range v.zones {
-			if v.tokens[zi] == nil {
-				continue
-			}
-			for _, id := range v.tokens[zi].exposed(now) {
-				for _, sc := range pairs {
-					ch <- prometheus.MustNewConstMetric(exposedDesc, prometheus.GaugeValue, 1, sc.server, zone, sc.view, id)
-				}
-			}
+// collectTokens reports, for each pair, the vendors whose tokens z's policy
+// lets external clients see now.
+func (v *Veil) collectTokens(ch chan<- prometheus.Metric, z *zone, pairs []*zoneCounters) {
+	for _, id := range z.tokens.Exposed(v.wallClock()) {
+		for _, zc := range pairs {
+			ch <- prometheus.MustNewConstMetric(exposedDesc, prometheus.GaugeValue, 1, zc.server, z.name, zc.view, id)
 		}
-	})
+	}
 }
 
 // logExposedTokens writes one line per zone naming the vendors whose tokens
 // external clients see, so the operator knows the exposure from the start.
 func (v *Veil) logExposedTokens() {
 	now := v.wallClock()
-	for zi, zone := range v.zones {
-		p := v.tokens[zi]
-		if p == nil {
-			log.Infof("zone %s: verification tokens are not filtered (tokens off)", zone)
+	for _, z := range v.zones {
+		if z.tokens == nil {
+			log.Infof("zone %s: verification tokens are not filtered (tokens off)", z.name)
 			continue
 		}
 		log.Infof("zone %s: verification tokens of these vendors stay visible to external clients: %s (re-checked or pre-claim by default, or revealed; metric coredns_veil_tokens_exposed)",
-			zone, strings.Join(p.exposed(now), ", "))
+			z.name, strings.Join(z.tokens.Exposed(now), ", "))
 	}
 }

@@ -1,7 +1,6 @@
 package veil
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +21,7 @@ type tokenSettings struct {
 	steps    []tokenStep // hide and reveal, in Corefile order
 }
 
+// tokenStep is one hide or reveal line.
 type tokenStep struct {
 	hide  bool
 	ids   []string // vendor ids, or "all"
@@ -36,9 +36,7 @@ type tokenStep struct {
 //	    reveal VENDOR...|all [until DATE]
 //	    pattern REGEXP...
 //	}
-//
-// Vendor ids are checked once the matcher exists (buildTokenPolicies).
-func parseTokens(c *caddy.Controller, args []string, zones zoneSet) (*tokenSettings, error) {
+func parseTokens(c *caddy.Controller, args []string, zones []string) (*tokenSettings, error) {
 	ts := &tokenSettings{}
 	for _, a := range args {
 		if a == "off" {
@@ -54,47 +52,42 @@ func parseTokens(c *caddy.Controller, args []string, zones zoneSet) (*tokenSetti
 		}
 		ts.zones = append(ts.zones, z)
 	}
-	hasBlock := c.NextArg()
-	if ts.off && hasBlock {
+	if ts.off && c.NextArg() {
 		return nil, c.Errf("tokens: off takes no block")
 	}
-	for hasBlock && c.Next() && c.Val() != "}" {
-		opt := c.Val()
-		args := c.RemainingArgs()
-		if slices.Contains(args, "}") || slices.Contains(args, "{") {
-			return nil, c.Errf("tokens: put each option of the tokens block on a line of its own, and the closing } on its own line")
-		}
+	err := eachBlockOption(c, "tokens", func(opt string, args []string) error {
 		switch opt {
 		case "hide", "reveal":
 			step, err := parseTokenStep(c, opt, args)
-			if err != nil {
-				return nil, err
-			}
 			ts.steps = append(ts.steps, step)
+			return err
 		case "pattern":
 			if len(args) == 0 {
-				return nil, c.Errf("tokens: pattern: missing regular expression; allowed: one or more RE2 expressions matched case-insensitively against the TXT value, such as ^internal-verification=")
+				return c.Errf("tokens: pattern: missing regular expression; allowed: one or more RE2 expressions matched case-insensitively against the TXT value, such as ^internal-verification=")
 			}
 			for _, p := range args {
 				if _, err := regexp.Compile(p); err != nil {
-					return nil, c.Errf("tokens: pattern: %q: %v; allowed: RE2 syntax, such as ^internal-verification=", p, err)
+					return c.Errf("tokens: pattern: %q: %v; allowed: RE2 syntax, such as ^internal-verification=", p, err)
 				}
 			}
 			ts.patterns = append(ts.patterns, args...)
-		default:
-			return nil, c.Errf("tokens: unknown option %q; allowed: %s", opt, allowedTokenOptions)
+			return nil
 		}
-	}
-	return ts, nil
+		return c.Errf("tokens: unknown option %q; allowed: %s", opt, allowedTokenOptions)
+	})
+	return ts, err
 }
 
+// parseTokenStep parses "hide VENDOR...|all" or "reveal VENDOR...|all
+// [until DATE]", checking the vendors against the catalog here, where the
+// error can name the line.
 func parseTokenStep(c *caddy.Controller, opt string, args []string) (tokenStep, error) {
 	step := tokenStep{hide: opt == "hide"}
 	if i := slices.Index(args, "until"); i >= 0 {
 		if opt != "reveal" || i != len(args)-2 {
 			return step, c.Errf("tokens: %s: got %q; allowed: reveal VENDOR...|all until DATE (such as 2026-12-31 or 2026-12-31T12:00:00Z)", opt, strings.Join(args, " "))
 		}
-		t, err := parseUntil(args[i+1])
+		t, err := tokens.ParseDate(args[i+1])
 		if err != nil {
 			return step, c.Errf("tokens: reveal: until %q is not a date; allowed: YYYY-MM-DD (visible through that day, UTC) or an RFC 3339 time", args[i+1])
 		}
@@ -103,51 +96,23 @@ func parseTokenStep(c *caddy.Controller, opt string, args []string) (tokenStep, 
 	if len(args) == 0 {
 		return step, c.Errf("tokens: %s: missing vendor; allowed: one or more vendor ids from the catalog, generic, custom, or all", opt)
 	}
-	catalog, err := tokens.Catalog()
-	if err != nil {
+	if err := tokens.CheckVendors(step.hide, args); err != nil {
 		return step, c.Errf("tokens: %v", err)
-	}
-	for _, id := range args {
-		if id == "all" || id == tokens.GenericID || id == tokens.CustomID {
-			continue
-		}
-		known, public := false, true
-		for _, e := range catalog {
-			if e.ID == id {
-				known = true
-				public = public && e.Lifecycle.AlwaysPublic()
-			}
-		}
-		switch {
-		case !known:
-			return step, c.Errf("tokens: %v", errUnknownVendor(opt, id))
-		case step.hide && public:
-			return step, c.Errf("tokens: %v", errAlwaysPublic(id))
-		}
 	}
 	step.ids = args
 	return step, nil
 }
 
-// parseUntil reads a date (the window lasts through that day, UTC) or an
-// RFC 3339 time.
-func parseUntil(s string) (time.Time, error) {
-	if d, err := time.Parse(time.DateOnly, s); err == nil {
-		return d.Add(24 * time.Hour), nil
-	}
-	return time.Parse(time.RFC3339, s)
-}
-
 // buildTokenPolicies turns the parsed tokens directives into one policy
 // per zone (nil where tokens are off). Without any directive every zone gets
 // the default policy.
-func buildTokenPolicies(c *caddy.Controller, zones zoneSet, settings []*tokenSettings) ([]*tokenPolicy, error) {
+func buildTokenPolicies(c *caddy.Controller, zones []string, settings []*tokenSettings) ([]*tokens.Policy, error) {
 	catalog, err := tokens.Catalog()
 	if err != nil {
 		return nil, c.Errf("tokens: %v", err)
 	}
-	out := make([]*tokenPolicy, len(zones))
-	defaults := (*tokenPolicy)(nil)
+	out := make([]*tokens.Policy, len(zones))
+	var defaults *tokens.Policy
 	for zi, zone := range zones {
 		var mine []*tokenSettings
 		for _, ts := range settings {
@@ -158,14 +123,7 @@ func buildTokenPolicies(c *caddy.Controller, zones zoneSet, settings []*tokenSet
 		if slices.ContainsFunc(mine, func(ts *tokenSettings) bool { return ts.off }) {
 			continue
 		}
-		if len(mine) == 0 {
-			if defaults == nil {
-				m, err := tokens.NewMatcher(catalog, nil)
-				if err != nil {
-					return nil, c.Errf("tokens: %v", err)
-				}
-				defaults = newTokenPolicy(m)
-			}
+		if len(mine) == 0 && defaults != nil {
 			out[zi] = defaults
 			continue
 		}
@@ -177,53 +135,18 @@ func buildTokenPolicies(c *caddy.Controller, zones zoneSet, settings []*tokenSet
 		if err != nil {
 			return nil, c.Errf("tokens: pattern: %v; allowed: RE2 syntax", err)
 		}
-		p := newTokenPolicy(m)
+		p := tokens.NewPolicy(m)
 		for _, ts := range mine {
 			for _, step := range ts.steps {
-				if err := p.apply(step); err != nil {
+				if err := p.Apply(step.hide, step.ids, step.until); err != nil {
 					return nil, c.Errf("tokens: %v", err)
 				}
 			}
 		}
+		if len(mine) == 0 {
+			defaults = p
+		}
 		out[zi] = p
 	}
 	return out, nil
-}
-
-// apply carries out one hide or reveal line; later lines override earlier
-// ones, so "hide all" then "reveal google" hides all but Google's tokens.
-func (p *tokenPolicy) apply(step tokenStep) error {
-	verb := "reveal"
-	if step.hide {
-		verb = "hide"
-	}
-	for _, id := range step.ids {
-		matched, public := false, 0
-		for i, r := range p.matcher.Rules() {
-			if id != "all" && r.ID != id {
-				continue
-			}
-			matched = true
-			if r.Lifecycle.AlwaysPublic() {
-				public++
-				continue
-			}
-			p.rules[i] = ruleState{hide: step.hide, revealUntil: step.until}
-		}
-		switch {
-		case !matched:
-			return errUnknownVendor(verb, id)
-		case step.hide && id != "all" && public > 0:
-			return errAlwaysPublic(id)
-		}
-	}
-	return nil
-}
-
-func errUnknownVendor(verb, id string) error {
-	return fmt.Errorf("%s: unknown vendor %q; allowed: a vendor id from tokens/catalog.json (such as google, microsoft, atlassian, github), generic, custom, or all", verb, id)
-}
-
-func errAlwaysPublic(id string) error {
-	return fmt.Errorf("hide: %q records are pre-claim or ACME records that must stay public (hiding them would allow subdomain takeover or break certificate issuance); they cannot be hidden", id)
 }

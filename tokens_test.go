@@ -192,14 +192,14 @@ func TestTokensRevealUntil(t *testing.T) {
 	if !has("docusign=") || has("google-site-verification=") {
 		t.Fatal("inside the window: want DocuSign visible and Google hidden")
 	}
-	if ids := v.tokens[0].exposed(now); !slices.Contains(ids, "docusign") || slices.Contains(ids, "google") {
+	if ids := v.zones[0].tokens.Exposed(now); !slices.Contains(ids, "docusign") || slices.Contains(ids, "google") {
 		t.Fatalf("exposed inside the window: %v", ids)
 	}
 	now = now.Add(time.Minute) // 2027-01-01T00:00Z: the window has closed
 	if has("docusign=") {
 		t.Fatal("after the window: DocuSign still visible")
 	}
-	if ids := v.tokens[0].exposed(now); slices.Contains(ids, "docusign") {
+	if ids := v.zones[0].tokens.Exposed(now); slices.Contains(ids, "docusign") {
 		t.Fatalf("exposed after the window: %v", ids)
 	}
 }
@@ -361,28 +361,28 @@ func TestParseTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	a, b, cz := v.tokens[0], v.tokens[1], v.tokens[2]
+	a, b, cz := v.zones[0].tokens, v.zones[1].tokens, v.zones[2].tokens
 	if b != nil {
 		t.Error("b.test: tokens off, but it has a policy")
 	}
 	// a.test: the defaults plus docusign revealed.
-	if got := a.exposed(now); !slices.Equal(got, []string{"atlassian", "azure_asuid", "docusign", "github_pages", "gitlab_pages", "google"}) {
+	if got := a.Exposed(now); !slices.Equal(got, []string{"atlassian", "azure_asuid", "docusign", "github_pages", "gitlab_pages", "google"}) {
 		t.Errorf("a.test exposed: %v", got)
 	}
 	// c.test: everything hidden but Google (until the end of 2026), the
 	// pre-claim vendors, and DocuSign (the zone-less directive, which comes
 	// later, applies too).
-	if got := cz.exposed(now); !slices.Equal(got, []string{"azure_asuid", "docusign", "github_pages", "google"}) {
+	if got := cz.Exposed(now); !slices.Equal(got, []string{"azure_asuid", "docusign", "github_pages", "google"}) {
 		t.Errorf("c.test exposed: %v", got)
 	}
-	if got := cz.exposed(now.AddDate(0, 1, 0)); slices.Contains(got, "google") {
+	if got := cz.Exposed(now.AddDate(0, 1, 0)); slices.Contains(got, "google") {
 		t.Errorf("c.test exposed in 2027: %v", got)
 	}
-	mt := cz.matcher.Classify("c.test.", []string{"internal-id=42"})
-	if mt.Kind != tokens.Token || cz.matcher.Rules()[mt.Rule].ID != "custom" {
+	mt := cz.Matcher().Classify("c.test.", []string{"internal-id=42"})
+	if mt.Kind != tokens.Token || cz.Matcher().Rules()[mt.Rule].ID != "custom" {
 		t.Errorf("c.test operator pattern not used: %+v", mt)
 	}
-	if a.matcher.Classify("a.test.", []string{"internal-id=42"}).Kind == tokens.Token {
+	if a.Matcher().Classify("a.test.", []string{"internal-id=42"}).Kind == tokens.Token {
 		t.Error("a.test uses c.test's operator pattern")
 	}
 }

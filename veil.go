@@ -7,15 +7,18 @@
 //
 // Trusted clients get exactly what CoreDNS would send without veil: veil
 // hands their request to the next plugin with the original response writer.
+//
+// A reader finds each capability by file: handler.go classifies a request
+// into a verdict and acts on it; limit*.go is the enumeration limiter's glue
+// (admission, charging, trips, their metrics and clock); tokens*.go the
+// token filter's (policy per zone, rewrite, metrics); zone.go the per-zone
+// state; setup.go the Corefile.
 package veil
 
 import (
-	"sync/atomic"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
-
-	"github.com/veildns/veil/ratelimit"
 )
 
 const pluginName = "veil"
@@ -26,45 +29,29 @@ type Veil struct {
 	// Next is the next plugin in the chain.
 	Next plugin.Handler
 
-	zones    zoneSet   // zones veil guards, longest match wins
-	trusted  prefixSet // client networks that see the unmodified zone
-	clientsN netSet    // trusted (tagTrusted) and limit exempt (tagExempt), compiled for the hot path
-	transfer action    // what external AXFR/IXFR get: refuse or drop
-	anyUDP   action    // what external ANY over UDP gets
-	anyTCP   action    // what external ANY over TCP (and other stream transports) gets
-	logOnly  bool      // count and log, but change no answer
+	zones    zoneSet // zones veil guards, longest match wins
+	clients  netSet  // trusted (tagTrusted) and limit exempt (tagExempt) networks
+	transfer action  // what external AXFR/IXFR get: refuse or drop
+	anyUDP   action  // what external ANY over UDP gets
+	anyTCP   action  // what external ANY over TCP (and other stream transports) gets
+	logOnly  bool    // count and log, but change no answer
 	// untraced is set at start-up when the server block has no trace
 	// plugin, so no request can carry a span and veil skips looking for
 	// one (a context lookup per query).
 	untraced bool
 
-	counters *counterCache // per server/view request counters, hot path
-	logs     *sampledLog   // at most one log line per reason per period
-
-	limit    *limitSettings       // nil: the enumeration limiter is off
-	limiters []*ratelimit.Limiter // one table per zone, indexed like zones
-	trips    []*tripRing          // recent trips per zone, for the blocked-prefixes gauge
-	slips    atomic.Uint64        // blocked UDP queries seen, for the slip ratio
-	clock    func() int64         // nil: coarseMillis; tests set their own (see millis)
-
-	tokens    []*tokenPolicy   // per zone; nil: tokens are not filtered in that zone
-	wallClock func() time.Time // the time token dates are judged by; tests replace it
+	logs  *sampledLog    // at most one log line per reason per period
+	limit *limitSettings // nil: the enumeration limiter is off
+	// wallClock is the time token dates (reveal windows, expiry=) are
+	// judged by: time.Now.
+	wallClock func() time.Time
 }
 
-// The tags of clientsN.
+// The tags of Veil.clients.
 const (
 	tagTrusted uint8 = 1 << iota
 	tagExempt
 )
-
-// millis returns the limiter's time in milliseconds: the coarse monotonic
-// clock (clock.go), or a test's clock if it set one.
-func (v *Veil) millis() int64 {
-	if v.clock != nil {
-		return v.clock()
-	}
-	return coarseMillis()
-}
 
 // Name implements plugin.Handler.
 func (v *Veil) Name() string { return pluginName }

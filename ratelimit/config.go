@@ -30,7 +30,8 @@ type Config struct {
 // SlotBytes is the memory cost of one table slot.
 const SlotBytes = 16
 
-// DefaultConfig returns the defaults veil uses; README explains them.
+// DefaultConfig returns the defaults veil uses; docs/operations.md (Why
+// these defaults) explains them.
 func DefaultConfig() Config {
 	return Config{
 		Rate:     20,

@@ -6,7 +6,7 @@
 // # Table
 //
 // The table is a preallocated array of 16-byte slots, grouped four to a
-// 64-byte cache line. A key (prefix, zone, transport) hashes to one line and
+// 64-byte cache line. A key (prefix, transport) hashes to one line and
 // to two distinct slots in it, and is charged in both; its estimate is the
 // smaller of the two. This is a count-min sketch with two rows that share a
 // cache line: another key can only add to a slot, never take away, so a

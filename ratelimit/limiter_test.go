@@ -82,10 +82,7 @@ func TestNeighboursUnaffected(t *testing.T) {
 			t.Errorf("%s blocked by its neighbour", a)
 		}
 	}
-	// Another zone and the other transport have their own budgets.
-	if blocked, _ := l.Blocked(Key{Addr: netip.MustParseAddr("192.0.2.1"), Zone: 1}, 0); blocked {
-		t.Error("another zone is blocked")
-	}
+	// The other transport has its own budget.
 	if blocked, _ := l.Blocked(Key{Addr: netip.MustParseAddr("192.0.2.1"), Stream: true}, 0); blocked {
 		t.Error("TCP is blocked by UDP denials")
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 func TestZoneSetMatch(t *testing.T) {
-	zs := zoneSet{"example.org.", "sub.example.org.", "0.0.10.in-addr.arpa."}
+	zs := testZones("example.org.", "sub.example.org.", "0.0.10.in-addr.arpa.")
 	tests := []struct {
 		qname string
 		want  int
@@ -31,16 +31,20 @@ func TestZoneSetMatch(t *testing.T) {
 		{"1.0.0.100.in-addr.arpa.", -1},
 	}
 	for _, tc := range tests {
-		if got := zs.match(tc.qname); got != tc.want {
-			t.Errorf("match(%q) = %d, want %d", tc.qname, got, tc.want)
+		var want *zone
+		if tc.want >= 0 {
+			want = zs[tc.want]
+		}
+		if got := zs.match(tc.qname); got != want {
+			t.Errorf("match(%q) = %v, want zone %d", tc.qname, got, tc.want)
 		}
 	}
 }
 
 func TestZoneSetRoot(t *testing.T) {
-	zs := zoneSet{"."}
+	zs := testZones(".")
 	for _, q := range []string{".", "org.", "www.example.org."} {
-		if zs.match(q) != 0 {
+		if zs.match(q) != zs[0] {
 			t.Errorf("root zone does not match %q", q)
 		}
 	}
@@ -49,12 +53,12 @@ func TestZoneSetRoot(t *testing.T) {
 // match agrees with CoreDNS's own (allocating) plugin.Zones.Matches.
 func TestZoneSetMatchAgreesWithCoreDNS(t *testing.T) {
 	zones := []string{"example.org.", "sub.example.org.", "org.", "example.com."}
-	zs := zoneSet(zones)
+	zs := testZones(zones...)
 	for _, q := range []string{"example.org.", "www.sub.example.org.", "net.", "foo.org.", "example.com.", "www.example.com.", "Www.Example.Org."} {
 		want := plugin.Zones(zones).Matches(q)
 		got := ""
-		if i := zs.match(q); i >= 0 {
-			got = zs[i]
+		if z := zs.match(q); z != nil {
+			got = z.name
 		}
 		if got != want {
 			t.Errorf("match(%q) = %q, plugin.Zones.Matches = %q", q, got, want)
@@ -63,7 +67,7 @@ func TestZoneSetMatchAgreesWithCoreDNS(t *testing.T) {
 }
 
 func TestZoneMatchDoesNotAllocate(t *testing.T) {
-	zs := zoneSet{"example.org.", "sub.example.org."}
+	zs := testZones("example.org.", "sub.example.org.")
 	if n := testing.AllocsPerRun(100, func() { zs.match("Www.Sub.Example.Org.") }); n != 0 {
 		t.Errorf("match allocates %v times per call", n)
 	}

@@ -1,0 +1,117 @@
+package veil
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/tokens"
+)
+
+// This file is the token filter's glue, the one place where veil uses
+// package tokens on a response: the zone's tokens.Policy finds the records
+// to hide and rewrites the answer; veil counts, logs, and answers the
+// rewrite's question for the zone's SOA. Its settings are parsed in
+// tokens_setup.go, its metrics are tokens_metrics.go.
+
+// filterTokens returns the answer an external client gets: m without the
+// verification tokens the zone's policy hides (tokens.Policy.Hide says in
+// which shape). m is never modified: a changed answer is a new message.
+func (ww *watcher) filterTokens(m *dns.Msg) *dns.Msg {
+	// Room for a few hidden records on the stack; more move to the heap.
+	var buf [4]tokens.Found
+	found, signed := ww.zone.tokens.Find(m, ww.v.wallClock(), buf[:0])
+	if signed {
+		ww.counters.tokensSigned.Inc()
+		ww.v.logs.signedTokensEvent(ww.zone.name)
+	}
+	if len(found) == 0 {
+		return m
+	}
+	return ww.hideTokens(m, found)
+}
+
+// hideTokens counts and logs the records found and, unless veil only logs,
+// returns m without them.
+//
+//go:noinline
+func (ww *watcher) hideTokens(m *dns.Msg, found []tokens.Found) *dns.Msg {
+	v, z := ww.v, ww.zone
+	for _, f := range found {
+		ww.counters.tokenCounter(z, f.Rule, v.logOnly).Inc()
+	}
+	v.logs.tokenEvent(v.logOnly, ww.client, ww.req.Question[0].Name, z.name, len(found))
+	if v.logOnly {
+		return m
+	}
+	return z.tokens.Hide(m, ww.req.Question[0], found, z.name, ww.zoneSOA)
+}
+
+// zoneSOA asks the next plugin for the SOA of the zone at apex, the record
+// the backend puts in the authority section of its own negative answers.
+func (ww *watcher) zoneSOA(apex string) dns.RR {
+	req := new(dns.Msg)
+	req.SetQuestion(apex, dns.TypeSOA)
+	cw := &captureWriter{ResponseWriter: ww.ResponseWriter}
+	ctx := ww.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, err := ww.v.next(ctx, cw, req); err != nil || cw.msg == nil {
+		return nil
+	}
+	for _, rr := range cw.msg.Answer {
+		if rr.Header().Rrtype == dns.TypeSOA {
+			return rr
+		}
+	}
+	return nil
+}
+
+// captureWriter keeps the response of an internal query instead of sending
+// it.
+type captureWriter struct {
+	dns.ResponseWriter
+	msg *dns.Msg
+}
+
+// WriteMsg implements dns.ResponseWriter.
+func (cw *captureWriter) WriteMsg(m *dns.Msg) error {
+	cw.msg = m
+	return nil
+}
+
+// Write implements dns.ResponseWriter.
+func (cw *captureWriter) Write(b []byte) (int, error) {
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		return 0, err
+	}
+	cw.msg = m
+	return len(b), nil
+}
+
+// tokenEvent logs verification tokens hidden from an answer, sampled.
+func (s *sampledLog) tokenEvent(logOnly bool, client netip.Addr, qname, zone string, n int) {
+	ok, more := s.allow(logTokens)
+	if !ok {
+		return
+	}
+	verb := "hid"
+	if logOnly {
+		verb = "would hide (log-only)"
+	}
+	log.Infof("%s %d verification token(s) in the answer to %q for zone %s from %s (%d more answers since the previous line)",
+		verb, n, qname, zone, client, more)
+}
+
+// signedTokensEvent logs a signed TXT RRset left whole, sampled.
+func (s *sampledLog) signedTokensEvent(zone string) {
+	ok, more := s.allow(logSigned)
+	if !ok {
+		return
+	}
+	log.Warningf("zone %s is signed: verification tokens in signed TXT RRsets are sent unchanged to DNSSEC-OK clients, since removing a record would fail validation (%d more answers since the previous line)",
+		zone, more)
+}

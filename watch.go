@@ -1,0 +1,91 @@
+package veil
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/ratelimit"
+)
+
+// watcher wraps the writer of an external query whose answer veil must
+// see: it hides verification tokens (tokens.go), then charges the answer
+// to the client's prefixes (limit.go), in that order, so an answer that
+// became NXDOMAIN counts as a denial. It holds only what those two need.
+//
+// Watchers are pooled: a watched query then allocates nothing unless its
+// answer changes. Without the pool the watcher, which escapes to the next
+// plugin, is a heap allocation per query; docs/performance.md has the A/B
+// that shows the pool pays.
+type watcher struct {
+	dns.ResponseWriter
+	v        *Veil
+	zone     *zone
+	counters *zoneCounters
+	client   netip.Addr
+
+	// The request (its question shapes a filtered answer and names log
+	// lines) and its context (the token filter asks the next plugin for
+	// the zone's SOA with it).
+	ctx context.Context
+	req *dns.Msg
+
+	filter bool // hide verification tokens
+
+	// The limiter's: the client probed into the zone's table, and the time.
+	limit bool
+	probe ratelimit.Probe
+	now   int64
+}
+
+var watcherPool = sync.Pool{New: func() any { return new(watcher) }}
+
+// watch returns a pooled watcher for a request with verdict vd.
+func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd *verdict) *watcher {
+	ww := watcherPool.Get().(*watcher)
+	ww.ResponseWriter, ww.v, ww.zone, ww.counters, ww.client = w, v, vd.zone, vd.counters, vd.client
+	ww.ctx, ww.req, ww.filter, ww.limit = ctx, r, vd.filter, vd.limit
+	if vd.limit {
+		vd.zone.limiter.Probe(ratelimit.Key{Addr: vd.client, Stream: vd.stream}, &ww.probe)
+		ww.probe.Suspect, ww.now = vd.suspect, vd.now
+	}
+	return ww
+}
+
+// WriteMsg filters and charges the answer, then writes it.
+func (ww *watcher) WriteMsg(m *dns.Msg) error {
+	if ww.filter {
+		m = ww.filterTokens(m)
+	}
+	if ww.limit {
+		ww.charge(m)
+	}
+	return ww.ResponseWriter.WriteMsg(m)
+}
+
+// Write handles a backend that writes a packed message rather than calling
+// WriteMsg: the message is unpacked so it is filtered and charged like any
+// other. Bytes that do not unpack go out unchanged (there is nothing to
+// filter in them, and the client deserves whatever the backend meant).
+func (ww *watcher) Write(b []byte) (int, error) {
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		return ww.ResponseWriter.Write(b)
+	}
+	if err := ww.WriteMsg(m); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// release drops the request's objects, which a pooled watcher would keep
+// alive, and returns it to the pool; the rest is overwritten by the next
+// query. The veil, zone and counters it still points to live as long as
+// the server; after a reload the pool lets go of them within two garbage
+// collections. release is small enough to inline.
+func (ww *watcher) release() {
+	ww.ResponseWriter, ww.ctx, ww.req = nil, nil, nil
+	watcherPool.Put(ww)
+}
