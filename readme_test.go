@@ -56,27 +56,38 @@ func TestCorefileSnippetsParse(t *testing.T) {
 }
 
 // Every alert in deploy/prometheus/veil-rules.yml has a runbook section in
-// README.md, the anchor its runbook_url points to.
+// docs/operations.md ("### AlertName", whose GitHub anchor is the lower-cased
+// name), and its runbook_url points to that anchor.
 func TestAlertRunbooks(t *testing.T) {
 	rules, err := os.ReadFile("deploy/prometheus/veil-rules.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile("README.md")
+	runbooks, err := os.ReadFile("docs/operations.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	alerts := regexp.MustCompile(`(?m)^\s*- alert:\s*(\S+)`).FindAllStringSubmatch(string(rules), -1)
+	const runbookBase = "https://github.com/veildns/veil/blob/main/docs/operations.md#"
+	alerts := regexp.MustCompile(`(?m)^\s*- alert:\s*(\S+)`).FindAllStringSubmatchIndex(string(rules), -1)
 	if len(alerts) < 6 {
 		t.Fatalf("found %d alerts in the rules file, want at least 6", len(alerts))
 	}
-	for _, a := range alerts {
-		name := a[1]
-		if !strings.Contains(string(readme), "\n### "+name+"\n") {
-			t.Errorf("alert %s has no \"### %s\" runbook section in README.md", name, name)
+	runbookURL := regexp.MustCompile(`(?m)^\s*runbook_url:\s*(\S+)`)
+	for i, a := range alerts {
+		name := string(rules[a[2]:a[3]])
+		if !strings.Contains(string(runbooks), "\n### "+name+"\n") {
+			t.Errorf("alert %s has no \"### %s\" runbook section in docs/operations.md", name, name)
 		}
-		if !strings.Contains(string(rules), "https://github.com/veildns/veil#"+strings.ToLower(name)) {
-			t.Errorf("alert %s: runbook_url does not point to #%s", name, strings.ToLower(name))
+		// The alert's rule runs up to the next alert (or the end of the file).
+		end := len(rules)
+		if i+1 < len(alerts) {
+			end = alerts[i+1][0]
+		}
+		want := runbookBase + strings.ToLower(name)
+		if m := runbookURL.FindSubmatch(rules[a[0]:end]); m == nil {
+			t.Errorf("alert %s has no runbook_url, want %s", name, want)
+		} else if string(m[1]) != want {
+			t.Errorf("alert %s: runbook_url %s, want %s", name, m[1], want)
 		}
 	}
 }

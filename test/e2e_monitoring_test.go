@@ -7,7 +7,7 @@
 //
 //   - promtool check rules and promtool test rules must pass, every alert
 //     must carry severity, summary, description and a runbook_url naming its
-//     README anchor, and the unit tests must cover every alert (firing and
+//     docs/operations.md anchor, and the unit tests must cover every alert (firing and
 //     quiet) and every recording rule;
 //
 //   - one CoreDNS process serves mon.test on two listeners with every veil
@@ -84,7 +84,7 @@ const (
 	monRulesFile     = "../deploy/prometheus/veil-rules.yml"
 	monRuleTestsFile = "../deploy/prometheus/veil-rules_test.yml"
 	monDashboardFile = "../deploy/grafana/veil-dashboard.json"
-	monRunbook       = "https://github.com/veildns/veil#"
+	monRunbook       = "https://github.com/veildns/veil/blob/main/docs/operations.md#"
 
 	// monReadyTimeout bounds CoreDNS's start-up. The wait ends as soon as
 	// both listeners answer; the bound is generous because CI runs on a
@@ -295,7 +295,7 @@ func monReadYAML(t *testing.T, path string, v any) {
 var monRecordName = regexp.MustCompile(`^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$`)
 
 // monCheckRuleConventions checks what promtool does not: every alert has a
-// severity and the three annotations, its runbook_url is the README anchor
+// severity and the three annotations, its runbook_url is the docs/operations.md anchor
 // named after it, recording rules are named level:metric:operations, and
 // the unit tests cover every alert, firing and quiet, and every recording
 // rule.
