@@ -12,6 +12,14 @@
 // first and never classified as tokens: SPF, DMARC, DKIM, MTA-STS, TLS-RPT,
 // BIMI, ACME challenges and AT Protocol handles.
 //
-// The package knows nothing of CoreDNS or of DNS messages; veil decides
-// what to do with a token per client and zone.
+// A Policy is one zone's decision over a Matcher: which tokens external
+// clients do not see (by vendor, by reveal window, by the token's own
+// "expiry=" attribute). Policy.Find and Policy.Hide rewrite a response
+// (a *dns.Msg) accordingly: the hidden records taken out of every section,
+// and an answer left without data shaped as NODATA or NXDOMAIN with the
+// zone's SOA. Signed TXT RRsets are left whole.
+//
+// The package knows nothing of CoreDNS: veil decides which clients get the
+// rewritten response, asks the zone's backend for its SOA, and counts and
+// logs what was hidden.
 package tokens

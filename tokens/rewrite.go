@@ -72,16 +72,18 @@ func (p *Policy) Find(m *dns.Msg, now time.Time, found []Found) (out []Found, si
 // Hide returns m without the records Find found in it, the response an
 // external client gets for question q. When that leaves q without an
 // answer, the response takes the shape the backend gives a name without
-// the record: NODATA (the name holds other data, or a token shared an
-// RRset with records that stay) or NXDOMAIN (the name held nothing but
-// dedicated tokens), with an authority section of the zone's SOA alone
-// (none if soa returns nil) and an additional section of the OPT record
-// alone. soa is asked for the SOA at the zone apex: the owner of the first
-// NS or SOA record of m's authority section (the file plugin adds the NS
-// records to positive answers), or zone.
+// the record: NXDOMAIN if every record the answer held at the name (the
+// end of the CNAME chain from q's name) was a dedicated token
+// (Found.Dedicated), since the name exists for its tokens alone, else
+// NODATA (m's response code); its authority section holds the zone's SOA
+// alone (nothing if soa returns nil), its additional section the OPT
+// record alone. soa is asked for the SOA at the zone apex: the owner of
+// the first NS or SOA record of m's authority section (the file plugin
+// adds the NS records to positive answers), or zone.
 //
 // m is never modified: the result is a new message that shares m's
 // records (which it does not modify either), so m may be held in a cache.
+// Hide is not inlined, for the reason Find gives.
 //
 //go:noinline
 func (p *Policy) Hide(m *dns.Msg, q dns.Question, found []Found, zone string, soa func(apex string) dns.RR) *dns.Msg {
