@@ -23,6 +23,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/veildns/veil/ratelimit"
+	"github.com/veildns/veil/tokens/tokenstest"
 )
 
 // fuzzZone is the example.org zone FuzzHandler serves with the real file
@@ -537,7 +538,7 @@ func checkExternal(t *testing.T, v *Veil, ci, i int, req *dns.Msg, stream, reach
 	if m == nil {
 		fail("no answer")
 	}
-	if msg := checkFiltered(ref, m, q, ""); msg != "" {
+	if msg := tokenstest.CheckFiltered(ref, m, q, ""); msg != "" {
 		fail("%s", msg)
 	}
 }

@@ -378,11 +378,14 @@ func TestParseTokens(t *testing.T) {
 	if got := cz.Exposed(now.AddDate(0, 1, 0)); slices.Contains(got, "google") {
 		t.Errorf("c.test exposed in 2027: %v", got)
 	}
-	mt := cz.Matcher().Classify("c.test.", []string{"internal-id=42"})
+	var co, ao tokens.Owner
+	co.Set("c.test.")
+	ao.Set("a.test.")
+	mt := cz.Matcher().ClassifyAt(&co, []string{"internal-id=42"})
 	if mt.Kind != tokens.Token || cz.Matcher().Rules()[mt.Rule].ID != "custom" {
 		t.Errorf("c.test operator pattern not used: %+v", mt)
 	}
-	if a.Matcher().Classify("a.test.", []string{"internal-id=42"}).Kind == tokens.Token {
+	if a.Matcher().ClassifyAt(&ao, []string{"internal-id=42"}).Kind == tokens.Token {
 		t.Error("a.test uses c.test's operator pattern")
 	}
 }

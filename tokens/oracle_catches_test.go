@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/tokens/tokenstest"
 )
 
 // catchFixture is a backend's answer to TXT at the apex and some of its
@@ -58,7 +60,7 @@ func TestCheckFilteredCatches(t *testing.T) {
 		"truncated by size": x.build(func(m *dns.Msg) { m.Truncated, m.Answer = true, nil }),
 	}
 	for name, out := range good {
-		if msg := checkFiltered(x.in, out, x.q, ""); msg != "" {
+		if msg := tokenstest.CheckFiltered(x.in, out, x.q, ""); msg != "" {
 			t.Errorf("%s: rejected: %s", name, msg)
 		}
 	}
@@ -71,18 +73,18 @@ func TestCheckFilteredCatches(t *testing.T) {
 		"NXDOMAIN with answers": x.build(func(m *dns.Msg) { m.Rcode = dns.RcodeNameError }),
 	}
 	for name, out := range bad {
-		if msg := checkFiltered(x.in, out, x.q, ""); msg == "" {
+		if msg := tokenstest.CheckFiltered(x.in, out, x.q, ""); msg == "" {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 	// A question that lost its answer may take the negative shape.
 	x.in.Answer = []dns.RR{x.token}
 	negative := x.build(func(m *dns.Msg) { m.Answer, m.Ns, m.Extra = nil, []dns.RR{x.soa}, nil })
-	if msg := checkFiltered(x.in, negative, x.q, x.soa.String()); msg != "" {
+	if msg := tokenstest.CheckFiltered(x.in, negative, x.q, x.soa.String()); msg != "" {
 		t.Errorf("negative shape rejected: %s", msg)
 	}
 	negative.Extra = []dns.RR{x.glue}
-	if msg := checkFiltered(x.in, negative, x.q, x.soa.String()); msg == "" {
+	if msg := tokenstest.CheckFiltered(x.in, negative, x.q, x.soa.String()); msg == "" {
 		t.Error("negative shape with additional records accepted")
 	}
 }
@@ -94,10 +96,10 @@ func TestCheckRewriteCatches(t *testing.T) {
 	kept := x.build(func(*dns.Msg) {})
 	hidden := x.build(func(m *dns.Msg) { m.Answer = m.Answer[:1] })
 	// Under hide all, the token must go; and what Find reports must.
-	if msg := checkHidden(x.in, kept); msg == "" {
+	if msg := tokenstest.CheckHidden(x.in, kept); msg == "" {
 		t.Error("checkHidden: a token left in place accepted")
 	}
-	if msg := checkHidden(x.in, hidden); msg != "" {
+	if msg := tokenstest.CheckHidden(x.in, hidden); msg != "" {
 		t.Errorf("checkHidden: rejected the token hidden: %s", msg)
 	}
 	found := []Found{{RR: x.token, Section: 0, Pos: 1}}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/tokens/tokenstest"
 )
 
 // fuzzNow is the time token dates are judged by, fixed so that a crasher
@@ -98,13 +100,13 @@ func checkRewrite(p *Policy, in, out *dns.Msg, q dns.Question, found []Found, hi
 	}
 	msg := checkFound(in, out, found)
 	if msg == "" {
-		msg = checkFiltered(in, out, q, fuzzSOA.String())
+		msg = tokenstest.CheckFiltered(in, out, q, fuzzSOA.String())
 	}
 	if msg == "" {
 		msg = checkRcode(in, out, q)
 	}
 	if msg == "" && hidesAll {
-		msg = checkHidden(in, out)
+		msg = tokenstest.CheckHidden(in, out)
 	}
 	if msg != "" {
 		return msg
@@ -154,9 +156,9 @@ func checkRcode(in, out *dns.Msg, q dns.Question) string {
 	if out.Rcode != in.Rcode && out.Rcode != dns.RcodeNameError {
 		return fmt.Sprintf("rcode %s, backend %s", dns.RcodeToString[out.Rcode], dns.RcodeToString[in.Rcode])
 	}
-	target, ambiguous := chainTarget(in, q)
-	inAns, _ := fuzzAnswered(in, q)
-	outAns, _ := fuzzAnswered(out, q)
+	target, ambiguous := tokenstest.ChainTarget(in, q)
+	inAns, _ := tokenstest.Answered(in, q)
+	outAns, _ := tokenstest.Answered(out, q)
 	if ambiguous || !inAns || outAns {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package tokens
+package tokenstest
 
 import (
 	"fmt"
@@ -9,11 +9,11 @@ import (
 
 // The oracle of FuzzRewrite: what a rewritten response must look like,
 // reasoned from README.md, the RFCs and the vendors' documents, never from
-// the matcher. checkFiltered holds for any policy; under the fuzzer's
-// policy that hides every token it can (hide all, pattern .*), checkHidden
-// adds that no TXT record stays but those mayStayPublic allows.
+// the matcher. CheckFiltered holds for any policy; under the fuzzer's
+// policy that hides every token it can (hide all, pattern .*), CheckHidden
+// adds that no TXT record stays but those MayStayPublic allows.
 
-// checkFiltered checks out, what an external client got for question q,
+// CheckFiltered checks out, what an external client got for question q,
 // against in, the backend's answer before the rewrite. soa is the SOA
 // record (in presentation form) the rewrite may put in the authority
 // section of an answer it turned negative, "" for any SOA. It returns ""
@@ -21,24 +21,24 @@ import (
 //
 //   - out holds no record that in does not (but that SOA);
 //   - unless the server truncated out (TC) for the transport, every
-//     non-TXT record, every TXT record mustStayPublic says must stay, and
+//     non-TXT record, every TXT record MustStayPublic says must stay, and
 //     every TXT record of an RRset signed in its section is still in its
 //     section;
 //   - the exception: when the question lost its answer, the rewrite gives
 //     the response the shape of the backend's negative answer, an
 //     authority section of at most the SOA and an additional section of
 //     the OPT record only (README, "Shape of the answer"); where the
-//     answer is no well-formed CNAME chain (fuzzAnswered), only the answer
+//     answer is no well-formed CNAME chain (Answered), only the answer
 //     section is checked.
-func checkFiltered(in, out *dns.Msg, q dns.Question, soa string) string {
+func CheckFiltered(in, out *dns.Msg, q dns.Question, soa string) string {
 	if msg := checkAdded(in, out, soa); msg != "" {
 		return msg
 	}
 	if out.Truncated && !in.Truncated {
 		return ""
 	}
-	inAns, ambiguous := fuzzAnswered(in, q)
-	outAns, _ := fuzzAnswered(out, q)
+	inAns, ambiguous := Answered(in, q)
+	outAns, _ := Answered(out, q)
 	reshaped := inAns && !outAns && !ambiguous
 	if !reshaped && !ambiguous && out.Rcode != in.Rcode {
 		return fmt.Sprintf("rcode %s, backend %s, but the question did not lose its answer", dns.RcodeToString[out.Rcode], dns.RcodeToString[in.Rcode])
@@ -110,9 +110,9 @@ func checkKept(si int, in, out []dns.RR) string {
 			continue
 		case !isTXT:
 			why = "non-TXT record"
-		case mustStayPublic(txt.Hdr.Name, txt.Txt):
+		case MustStayPublic(txt.Hdr.Name, txt.Txt):
 			why = "record that must stay public"
-		case signedTXT(in, txt.Hdr.Name):
+		case SignedTXT(in, txt.Hdr.Name):
 			why = "record of a signed TXT RRset"
 		default:
 			continue
@@ -126,13 +126,13 @@ func checkKept(si int, in, out []dns.RR) string {
 	return ""
 }
 
-// fuzzAnswered reports whether the answer section of m answers q: it
+// Answered reports whether the answer section of m answers q: it
 // holds a record of q's type (any type but CNAME for ANY) at the end of
 // the CNAME chain from the question name. ambiguous is set when the answer
 // is not a well-formed chain (a CNAME next to other data, two CNAMEs at
 // one name, a loop), where what "answers" means is a matter of opinion.
-func fuzzAnswered(m *dns.Msg, q dns.Question) (answered, ambiguous bool) {
-	target, ambiguous := chainTarget(m, q)
+func Answered(m *dns.Msg, q dns.Question) (answered, ambiguous bool) {
+	target, ambiguous := ChainTarget(m, q)
 	for _, rr := range m.Answer {
 		h := rr.Header()
 		if strings.EqualFold(h.Name, target) && (h.Rrtype == q.Qtype || (q.Qtype == dns.TypeANY && h.Rrtype != dns.TypeCNAME)) {
@@ -142,10 +142,10 @@ func fuzzAnswered(m *dns.Msg, q dns.Question) (answered, ambiguous bool) {
 	return false, ambiguous
 }
 
-// chainTarget returns the end of the CNAME chain from q's name through the
+// ChainTarget returns the end of the CNAME chain from q's name through the
 // answer section of m, and whether the chain is ambiguous (see
-// fuzzAnswered).
-func chainTarget(m *dns.Msg, q dns.Question) (target string, ambiguous bool) {
+// Answered).
+func ChainTarget(m *dns.Msg, q dns.Question) (target string, ambiguous bool) {
 	cnames := map[string]string{}
 	other := map[string]bool{}
 	for _, rr := range m.Answer {
@@ -178,8 +178,8 @@ func chainTarget(m *dns.Msg, q dns.Question) (target string, ambiguous bool) {
 	return target, ambiguous
 }
 
-// signedTXT reports whether sec holds an RRSIG over owner's TXT RRset.
-func signedTXT(sec []dns.RR, owner string) bool {
+// SignedTXT reports whether sec holds an RRSIG over owner's TXT RRset.
+func SignedTXT(sec []dns.RR, owner string) bool {
 	for _, rr := range sec {
 		if s, ok := rr.(*dns.RRSIG); ok && s.TypeCovered == dns.TypeTXT && strings.EqualFold(s.Hdr.Name, owner) {
 			return true
@@ -188,11 +188,11 @@ func signedTXT(sec []dns.RR, owner string) bool {
 	return false
 }
 
-// checkHidden checks out, the rewrite of in under a policy that hides
+// CheckHidden checks out, the rewrite of in under a policy that hides
 // every token, for TXT records that should have gone: every TXT record of
-// out must be one mayStayPublic allows or one of an RRset signed in its
+// out must be one MayStayPublic allows or one of an RRset signed in its
 // section of in. It returns "" or what is wrong.
-func checkHidden(in, out *dns.Msg) string {
+func CheckHidden(in, out *dns.Msg) string {
 	inSecs := [3][]dns.RR{in.Answer, in.Ns, in.Extra}
 	where := map[dns.RR]int{}
 	for si, sec := range inSecs {
@@ -203,14 +203,14 @@ func checkHidden(in, out *dns.Msg) string {
 	for _, sec := range [3][]dns.RR{out.Answer, out.Ns, out.Extra} {
 		for _, rr := range sec {
 			txt, ok := rr.(*dns.TXT)
-			if !ok || mayStayPublic(txt.Hdr.Name, txt.Txt) {
+			if !ok || MayStayPublic(txt.Hdr.Name, txt.Txt) {
 				continue
 			}
 			si, ok := where[rr]
 			if !ok {
 				return fmt.Sprintf("a TXT record that is not the backend's: %s", rr)
 			}
-			if !signedTXT(inSecs[si], txt.Hdr.Name) {
+			if !SignedTXT(inSecs[si], txt.Hdr.Name) {
 				return fmt.Sprintf("a token that should be hidden is still in section %d: %s", si, rr)
 			}
 		}

@@ -1,0 +1,185 @@
+package tokens
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Classifying one record: ClassifyAt and the helpers it runs on every TXT
+// record of an answer, written not to allocate.
+
+// Owner is what a classification needs to know of an owner name. The
+// records of an RRset share their owner, so a caller classifying a whole
+// response sets it once per name and passes it to ClassifyAt.
+type Owner struct {
+	name   string
+	first  string // the first label
+	lower  [headLen]byte
+	n      int  // lower[:n] is the first label in lower case
+	public bool // the name has a label under which TXT stays public
+	set    bool
+}
+
+// Set makes o describe name; it does nothing if o already does.
+func (o *Owner) Set(name string) {
+	if o.set && o.name == name {
+		return
+	}
+	o.name, o.first, o.set = name, firstLabel(name), true
+	o.n = len(lowerString(o.lower[:0], o.first))
+	o.public = isPublicOwner(name)
+}
+
+// ClassifyAt returns what the TXT record with character-strings txt, at
+// the owner o describes, is. Records that must stay public win over every
+// rule; then catalog entries, then the operator's patterns, then the
+// generic shapes.
+func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
+	var buf [headLen]byte
+	head, delim := lowerHead(buf[:0], txt, m.tail)
+	if o.public || isPublicValue(head) {
+		return Match{Kind: Public}
+	}
+	first, lfirst := o.first, o.lower[:o.n]
+
+	value := "" // the joined value, built on first need
+	joined := false
+	matchValue := func(re *regexp.Regexp) bool {
+		if !joined {
+			value, joined = joinTXT(txt), true
+		}
+		return re.MatchString(value)
+	}
+	check := func(i int) (Match, bool) {
+		r := &m.rules[i]
+		if r.owner != nil && (!hasPrefix(lfirst, r.ownerPrefix) || !r.owner.MatchString(first)) {
+			return Match{}, false
+		}
+		if r.value != nil && (!hasPrefix(head, r.prefix) || !r.prefixOnly && !matchValue(r.value)) {
+			return Match{}, false
+		}
+		return Match{Kind: Token, Rule: i, Dedicated: r.value == nil}, true
+	}
+	// The first rule in catalog order wins: an operator pattern or a
+	// shorter prefix must not take a token from its catalog vendor.
+	found := Match{Rule: -1}
+	try := func(i int) {
+		if found.Rule >= 0 && found.Rule < i {
+			return
+		}
+		if mt, ok := check(i); ok {
+			found = mt
+		}
+	}
+	if delim >= 0 {
+		for _, i := range m.byKey[string(head[:delim+1])] {
+			try(i)
+		}
+	}
+	m.byValue.walk(head, try)
+	m.byOwner.walk(lfirst, try)
+	for _, i := range m.anyFirst {
+		try(i)
+	}
+	if found.Rule >= 0 {
+		return found
+	}
+	if genericOwner(lfirst) {
+		return Match{Kind: Token, Rule: m.generic, Dedicated: true}
+	}
+	if genericValue(head, delim) {
+		return Match{Kind: Token, Rule: m.generic}
+	}
+	return Match{}
+}
+
+// hasPrefix is bytes.HasPrefix for a string prefix, without a conversion
+// that could allocate.
+func hasPrefix(b []byte, p string) bool {
+	return len(b) >= len(p) && string(b[:len(p)]) == p
+}
+
+// lowerHead appends to dst the lower-cased head of the concatenation of
+// txt: up to the first key delimiter ('=' or ':') and tail bytes beyond it,
+// at most headLen bytes. It returns the head and the delimiter's index in
+// it, or -1. Every prefix a rule or public tag checks ends within tail
+// bytes of the delimiter (NewMatcher makes tail long enough), so the rest
+// of a long token value is never touched.
+func lowerHead(dst []byte, txt []string, tail int) ([]byte, int) {
+	if len(txt) == 1 {
+		return lowerHeadOne(dst, txt[0], tail)
+	}
+	delim, limit := -1, headLen
+	for _, s := range txt {
+		for i := 0; i < len(s) && len(dst) < limit; i++ {
+			c := s[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			} else if (c == '=' || c == ':') && delim < 0 {
+				delim = len(dst)
+				limit = min(headLen, delim+1+tail)
+			}
+			dst = append(dst, c)
+		}
+		if len(dst) >= limit {
+			break
+		}
+	}
+	return dst, delim
+}
+
+// lowerHeadOne is lowerHead for the usual single character-string: the
+// delimiter is found with the vectorised IndexByte, then the head is copied
+// and lowered in one pass.
+func lowerHeadOne(dst []byte, s string, tail int) ([]byte, int) {
+	probe := s[:min(len(s), headLen)]
+	delim := strings.IndexByte(probe, '=')
+	if c := strings.IndexByte(probe, ':'); c >= 0 && (delim < 0 || c < delim) {
+		delim = c
+	}
+	n := len(probe)
+	if delim >= 0 {
+		n = min(n, delim+1+tail)
+	}
+	dst = dst[:n]
+	copy(dst, s)
+	for i, c := range dst {
+		if 'A' <= c && c <= 'Z' {
+			dst[i] = c + 'a' - 'A'
+		}
+	}
+	return dst, delim
+}
+
+func lowerString(dst []byte, s string) []byte {
+	for i := 0; i < len(s) && len(dst) < cap(dst); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// firstLabel returns the first label of a presentation-form name. An escaped
+// dot does not end a label.
+func firstLabel(name string) string {
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '\\':
+			i++
+		case '.':
+			return name[:i]
+		}
+	}
+	return name
+}
+
+// joinTXT returns the concatenation of a TXT record's character-strings.
+func joinTXT(txt []string) string {
+	if len(txt) == 1 {
+		return txt[0]
+	}
+	return strings.Join(txt, "")
+}
