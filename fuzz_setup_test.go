@@ -236,7 +236,7 @@ func samePolicy(pa, pb *tokens.Policy) string {
 	if len(ra) != len(rb) {
 		return fmt.Sprintf("%d and %d rules", len(ra), len(rb))
 	}
-	for _, at := range []time.Time{time.Time{}, fuzzWallClock, fuzzWallClock.AddDate(10, 0, 0), fuzzWallClock.AddDate(1000, 0, 0)} {
+	for _, at := range []time.Time{{}, fuzzWallClock, fuzzWallClock.AddDate(10, 0, 0), fuzzWallClock.AddDate(1000, 0, 0)} {
 		for j := range ra {
 			if ra[j].ID != rb[j].ID || pa.Hides(j, nil, at) != pb.Hides(j, nil, at) {
 				return fmt.Sprintf("rule %d (%s) at %v: hidden %v and %v", j, ra[j].ID, at, pa.Hides(j, nil, at), pb.Hides(j, nil, at))

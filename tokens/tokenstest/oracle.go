@@ -1,3 +1,8 @@
+// Package tokenstest is the oracle the token rewrite is tested against: what
+// an answer with verification tokens hidden must look like, reasoned from
+// the RFCs and the vendors' documents, never from package tokens' matcher.
+// Package tokens' FuzzRewrite and veil's FuzzHandler both check with it, so
+// the policy is stated once.
 package tokenstest
 
 import (
