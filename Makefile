@@ -10,7 +10,7 @@ COUNT     ?= 8
 # Native fuzz targets, as package:target.
 FUZZ_TARGETS = .:FuzzHandler .:FuzzParse ./tokens:FuzzRewrite ./tokens:FuzzClassify
 
-.PHONY: help build run test e2e enum bench bench-ab bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean
+.PHONY: help build run test e2e enum bench bench-record bench-ab bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -32,6 +32,12 @@ enum: ## the limiter's acceptance test: dnsrecon, fierce, dnsenum, nmap, ldns-wa
 
 bench: ## Go benchmarks: veil against the plain chain, the limiter, the token matcher
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . ./ratelimit/ ./tokens/
+
+bench-record: ## VeilAdded and the limiter's benchmarks, stamped with commit, machine and command, for docs/performance.md
+	@echo "measured at commit $$(git rev-parse --short HEAD)$$(git diff --quiet || echo '+changes') on $$(date -u +%F), $$(nproc) CPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $$($(GO) version | cut -d' ' -f3)"
+	@echo "command: make bench-record COUNT=$(COUNT)"
+	@$(GO) test -run '^$$' -bench 'VeilAdded' -benchmem -count $(COUNT) . | grep -E '^(Benchmark|goos|cpu)'
+	@$(GO) test -run '^$$' -bench . -benchmem -count $(COUNT) ./ratelimit/ | grep -E '^Benchmark'
 
 bench-dnsperf: ## throughput against stock CoreDNS with dnsperf (several minutes)
 	test/bench/dnsperf.sh
