@@ -25,10 +25,10 @@ test: ## unit and integration tests, with the race detector
 	$(GO) test -race -count=1 ./...
 
 e2e: ## end-to-end tests with real tools (dig, kdig, dnsrecon, nmap, promtool); needs root
-	$(GO) test -tags e2e -count=1 -timeout 30m -v ./test/
+	$(GO) test -tags e2e -count=1 -timeout 30m -p 1 -v ./test/...
 
 enum: ## the limiter's acceptance test: dnsrecon, fierce, dnsenum, nmap, ldns-walk (~2 min)
-	$(GO) test -tags e2e,enum -count=1 -timeout 30m -run TestEnumE2E -v ./test/
+	$(GO) test -tags e2e,enum -count=1 -timeout 30m -run TestEnumE2E -v ./test/enum/
 
 bench: ## Go benchmarks: veil against the plain chain, the limiter, the token matcher
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . ./ratelimit/ ./tokens/
@@ -55,7 +55,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 vet: ## go vet with every build tag
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./...
-	$(GO) vet -tags e2e,enum ./test/
+	$(GO) vet -tags e2e,enum ./test/...
 
 fmt: ## gofmt the tree
 	gofmt -w .
@@ -63,7 +63,7 @@ fmt: ## gofmt the tree
 lint: vet ## gofmt check, go vet and golangci-lint (v2, config in .golangci.yml)
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
 	golangci-lint run ./...
-	golangci-lint run --build-tags e2e,enum ./test/
+	golangci-lint run --build-tags e2e,enum ./test/...
 
 ci: ## what CI runs on a fresh machine (installs packages; needs root or sudo)
 	.ci/run

@@ -1,0 +1,84 @@
+package harness
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin/metrics"
+)
+
+// Server is a CoreDNS instance started in this process.
+type Server struct {
+	Addr       string // 127.0.0.1:port, UDP and TCP
+	MetricsURL string // the /metrics URL of its prometheus plugin
+	Label      string // the "server" label of its metrics
+	Port2      int    // the port {port2} stands for, if the Corefile has it
+}
+
+var startMu sync.Mutex
+
+// StartServer starts CoreDNS from corefile, in which {port} stands for a
+// free port (UDP and TCP), {port2}, if present, for another, {zones} for
+// the shared zones directory (ZonesDir) and {testdata} for the calling
+// package's own testdata directory. It stops the server when the test ends.
+// The package's TestMain must have called Main.
+func StartServer(t *testing.T, corefile string) Server {
+	t.Helper()
+	startMu.Lock()
+	defer startMu.Unlock()
+	caddy.Quiet, dnsserver.Quiet = true, true
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, port2 := FreePort(t), 0
+	if strings.Contains(corefile, "{port2}") {
+		for range 10 {
+			if port2 = FreePort(t); port2 != port {
+				break
+			}
+		}
+		if port2 == port {
+			t.Fatal("no second free port")
+		}
+	}
+	corefile = strings.NewReplacer("{port}", fmt.Sprint(port), "{port2}", fmt.Sprint(port2),
+		"{zones}", ZonesDir(t), "{testdata}", testdata).Replace(corefile)
+	inst, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: "Corefile", ServerTypeName: "dns"})
+	if err != nil {
+		t.Fatalf("starting CoreDNS: %v\n%s", err, corefile)
+	}
+	t.Cleanup(func() { _ = inst.Stop() })
+	return Server{
+		Addr:       net.JoinHostPort(TrustedIP, fmt.Sprint(port)),
+		MetricsURL: "http://" + metrics.ListenAddr + "/metrics",
+		Label:      fmt.Sprintf("dns://%s:%d", TrustedIP, port),
+		Port2:      port2,
+	}
+}
+
+// FreePort returns a port that is free for both UDP and TCP on 127.0.0.1.
+func FreePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", TrustedIP+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("%s:%d", TrustedIP, port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
