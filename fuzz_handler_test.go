@@ -275,7 +275,7 @@ func (env *fuzzHandlerEnv) reset(tb testing.TB, v *Veil) {
 		z.limiter, z.trips = l, new(tripRing)
 	}
 	v.limit.slips.Store(0)
-	newFakeClock(v)
+	newFakeClock(tb)
 }
 
 // serve runs one request through server s as CoreDNS's server loop does

@@ -12,7 +12,7 @@ import (
 )
 
 // This file is the enumeration limiter's glue, the one place where veil
-// uses package ratelimit: admit decides what a query from a blocked prefix
+// uses package ratelimit: gate decides what a query from a blocked prefix
 // gets, charge counts each watched answer against the client's prefixes,
 // and tripped records a new block. Its settings are parsed in
 // limit_setup.go, its clock is limit_clock.go, its metrics limit_metrics.go.
@@ -24,8 +24,6 @@ type limitSettings struct {
 	slip uint64 // over UDP, 1 in slip blocked queries gets TC=1; 0 never
 	// slips counts blocked UDP queries, for the slip ratio.
 	slips atomic.Uint64
-	// clock is the limiter's time in milliseconds: coarseMillis.
-	clock func() int64
 }
 
 // limitAction is what happens to a query from a blocked prefix, the
@@ -45,33 +43,26 @@ var limitActionNames = [numLimitActions]string{"slip", "drop", "refuse", "log_on
 // limitVerdicts is what each limitAction makes of the verdict.
 var limitVerdicts = [numLimitActions]action{limitSlip: actSlip, limitDrop: actDrop, limitRefuse: actRefuse, limitLogOnly: actWatch}
 
-// admit reads the time for a watched query the limiter charges and, if
-// some prefix of the zone is blocked (one load says whether any is), turns
-// the verdict into the limiter's answer when the client's prefixes are
-// blocked.
-func (v *Veil) admit(vd *verdict, qname string) {
-	vd.now = v.limit.clock()
-	if vd.zone.limiter.AnyBlocked(vd.now) {
-		v.gate(vd, qname)
-	}
-}
-
-// gate is admit while some prefix of the zone is blocked: it reads the
-// client's prefixes from the table.
+// gate runs while some prefix of the zone is blocked: it reads the client's
+// prefixes from the table and, if they are blocked, turns the verdict of a
+// query the limiter charges into the limiter's answer.
 //
 //go:noinline
-func (v *Veil) gate(vd *verdict, qname string) {
-	lim := vd.zone.limiter
-	if vd.stream {
+func (v *Veil) gate(vd verdict, client netip.Addr, qname string) verdict {
+	now := coarseMillis()
+	lim, stream := vd.zone.limiter, vd.has(viaStream)
+	if stream {
 		// A TCP client whose UDP traffic is blocked is the scanner or the
 		// victim of a spoofer; its own TCP answers tell which, sooner.
-		vd.suspect, _ = lim.Blocked(ratelimit.Key{Addr: vd.client}, vd.now)
+		if blocked, _ := lim.Blocked(ratelimit.Key{Addr: client}, now); blocked {
+			vd.flags |= suspect
+		}
 	}
-	if blocked, _ := lim.Blocked(ratelimit.Key{Addr: vd.client, Stream: vd.stream}, vd.now); !blocked {
-		return
+	if blocked, _ := lim.Blocked(ratelimit.Key{Addr: client, Stream: stream}, now); !blocked {
+		return vd
 	}
 	act := limitRefuse
-	if !vd.stream {
+	if !stream {
 		act = limitDrop
 		if s := v.limit.slip; s > 0 && v.limit.slips.Add(1)%s == 0 {
 			act = limitSlip
@@ -81,8 +72,10 @@ func (v *Veil) gate(vd *verdict, qname string) {
 		act = limitLogOnly
 	}
 	vd.counters.limited[act].Inc()
-	v.logs.limitedEvent(act, vd.client, qname, vd.zone.name)
-	vd.act, vd.reason = limitVerdicts[act], reasonLimited
+	v.logs.limitedEvent(act, client, qname, vd.zone.name)
+	vd.act = limitVerdicts[act]
+	vd.flags |= limited
+	return vd
 }
 
 // charge counts an answer against the client's prefixes: a positive answer

@@ -71,7 +71,7 @@ func (v *Veil) limitCounters(zc *zoneCounters, zone string) {
 
 // collectLimiter reports a zone's limiter gauges for each pair.
 func (v *Veil) collectLimiter(ch chan<- prometheus.Metric, z *zone, pairs []*zoneCounters) {
-	now := v.limit.clock()
+	now := coarseMillis()
 	active := z.trips.active(now)
 	used, total := z.limiter.Occupancy(now)
 	for _, zc := range pairs {

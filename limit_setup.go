@@ -32,7 +32,7 @@ func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt [
 	if len(args) != 0 {
 		return nil, nil, c.Errf("limit: takes no arguments, got %q; put its settings in a block: limit { rate 20 }", strings.Join(args, " "))
 	}
-	ls = &limitSettings{cfg: ratelimit.DefaultConfig(), slip: defaultSlip, clock: coarseMillis}
+	ls = &limitSettings{cfg: ratelimit.DefaultConfig(), slip: defaultSlip}
 	seen := map[string]bool{}
 	lines := map[string]int{} // the Corefile line of each option, for Validate's errors
 	err = eachBlockOption(c, "limit", func(opt string, args []string) error {

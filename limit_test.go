@@ -38,12 +38,25 @@ func (z *zoneBackend) ServeDNS(_ context.Context, w dns.ResponseWriter, r *dns.M
 
 func (z *zoneBackend) Name() string { return "zone" }
 
-// fakeClock is a settable clock for the limiter, in milliseconds.
-type fakeClock struct{ ms int64 }
+// fakeClock stands in for the limiter's ticking clock (limit_clock.go):
+// the clock reads as running, and only advance moves it. Tests that use it
+// do not run in parallel.
+type fakeClock struct{}
 
-func (c *fakeClock) now() int64              { return c.ms }
-func (c *fakeClock) advance(d time.Duration) { c.ms += d.Milliseconds() }
-func newFakeClock(v *Veil) *fakeClock        { c := &fakeClock{ms: 1000}; v.limit.clock = c.now; return c }
+func (fakeClock) advance(d time.Duration) { clockMillis.Add(d.Milliseconds()) }
+
+// newFakeClock sets the limiter's clock to 1 s until the test ends.
+func newFakeClock(tb testing.TB) fakeClock {
+	clockMu.Lock()
+	defer clockMu.Unlock()
+	if clockUsers > 0 {
+		tb.Fatal("the limiter's clock is running; a fake clock would race with it")
+	}
+	clockRunning.Store(true)
+	clockMillis.Store(1000)
+	tb.Cleanup(func() { clockRunning.Store(false) })
+	return fakeClock{}
+}
 func limitVeil(t *testing.T, block string) *Veil {
 	t.Helper()
 	return newTestVeil(t, "veil {\n trusted 192.0.2.0/24\n"+block+"\n}", &zoneBackend{})
@@ -74,7 +87,7 @@ func limitedCount(v *Veil, action string) float64 {
 
 func TestLimitBurstThenBlock(t *testing.T) {
 	v := limitVeil(t, " limit {\n rate 10\n burst 5\n ratio off\n slip 0\n }")
-	newFakeClock(v)
+	newFakeClock(t)
 	scanner := "198.51.100.9:5353"
 	for i := range 5 {
 		if m, passed := ask(t, v, scanner, false, "no-such-name.example.org."); !passed || m.Rcode != dns.RcodeNameError {
@@ -106,7 +119,7 @@ func TestLimitBurstThenBlock(t *testing.T) {
 
 func TestLimitRefill(t *testing.T) {
 	v := limitVeil(t, " limit {\n rate 10\n burst 5\n ratio off\n }")
-	clock := newFakeClock(v)
+	clock := newFakeClock(t)
 	for range 5 {
 		ask(t, v, "198.51.100.9:1", false, "nope.example.org.")
 	}
@@ -119,7 +132,7 @@ func TestLimitRefill(t *testing.T) {
 
 func TestLimitSlipAndTCP(t *testing.T) {
 	v := limitVeil(t, " limit {\n rate 1\n burst 1\n ratio off\n slip 2\n }")
-	newFakeClock(v)
+	newFakeClock(t)
 	scanner := "198.51.100.9:5353"
 	ask(t, v, scanner, false, "a.example.org.")
 	ask(t, v, scanner, false, "b.example.org.") // trips the UDP budget
@@ -159,7 +172,7 @@ func TestLimitSlipAndTCP(t *testing.T) {
 
 func TestLimitBlockExpires(t *testing.T) {
 	v := limitVeil(t, " limit {\n rate 1\n burst 1\n ratio off\n block 10s\n slip 0\n }")
-	clock := newFakeClock(v)
+	clock := newFakeClock(t)
 	ask(t, v, "198.51.100.9:1", false, "a.example.org.")
 	ask(t, v, "198.51.100.9:1", false, "b.example.org.")
 	clock.advance(9 * time.Second)
@@ -174,7 +187,7 @@ func TestLimitBlockExpires(t *testing.T) {
 
 func TestLimitNeverTrustedOrExempt(t *testing.T) {
 	v := limitVeil(t, " limit {\n rate 1\n burst 1\n ratio off\n exempt 203.0.113.0/24 2001:db8:e::/48\n }")
-	newFakeClock(v)
+	newFakeClock(t)
 	for _, addr := range []string{"192.0.2.7:1", "203.0.113.5:1", "[2001:db8:e::5]:1"} {
 		for i := range 50 {
 			if _, passed := ask(t, v, addr, false, "nope.example.org."); !passed {
@@ -186,7 +199,7 @@ func TestLimitNeverTrustedOrExempt(t *testing.T) {
 
 func TestLimitLogOnly(t *testing.T) {
 	v := newTestVeil(t, "veil {\n log-only\n limit {\n rate 1\n burst 1\n ratio off\n }\n}", &zoneBackend{})
-	newFakeClock(v)
+	newFakeClock(t)
 	before := limitedCount(v, "log_only")
 	for i := range 20 {
 		if m, passed := ask(t, v, "198.51.100.9:1", i%2 == 0, "nope.example.org."); !passed || m.Rcode != dns.RcodeNameError {
@@ -200,7 +213,7 @@ func TestLimitLogOnly(t *testing.T) {
 
 func TestLimitTripMetricAndGauge(t *testing.T) {
 	v := limitVeil(t, " limit {\n rate 1\n burst 1\n ratio off\n }")
-	newFakeClock(v)
+	newFakeClock(t)
 	trips := TripCount.WithLabelValues("", "example.org.", "", "v6_64", "rate")
 	before := testutil.ToFloat64(trips)
 	ask(t, v, "[2001:db8:1::9]:1", false, "a.example.org.")
@@ -214,7 +227,7 @@ func TestLimitTripMetricAndGauge(t *testing.T) {
 	if n := testutil.CollectAndCount(gauges, "coredns_veil_limiter_table_slots", "coredns_veil_limiter_blocked_prefixes"); n != 3 {
 		t.Errorf("collector emitted %d series, want 3", n)
 	}
-	active := v.zones[0].trips.active(v.limit.clock())
+	active := v.zones[0].trips.active(coarseMillis())
 	if len(active) != 1 {
 		t.Errorf("blocked prefixes: %v, want one server with one block", active)
 	}
@@ -280,7 +293,7 @@ var _ plugin.Handler = (*zoneBackend)(nil)
 // TCP from the same (spoofed) address keeps its answers.
 func TestLimitTCPFallbackOfBlockedScanner(t *testing.T) {
 	v := limitVeil(t, " limit {\n rate 100\n burst 1000\n ratio 0.8 20 30s\n }")
-	newFakeClock(v)
+	newFakeClock(t)
 	scanner := "198.51.100.9:1"
 	for range 20 {
 		ask(t, v, scanner, false, "nope.example.org.")

@@ -50,16 +50,15 @@ const (
 
 var classNames = [numClasses]string{"trusted", "tsig", "external"}
 
-// reason is why veil answered a request itself: a policy ("reason" label of
-// PolicyCount) or the limiter.
+// reason is why veil acted on a request by its policy, the "reason" label
+// of PolicyCount.
 type reason uint8
 
 const (
 	reasonAXFR reason = iota
 	reasonIXFR
 	reasonANY
-	numReasons    // the policy reasons end here
-	reasonLimited = numReasons
+	numReasons
 )
 
 var reasonNames = [numReasons]string{"axfr", "ixfr", "any"}

@@ -420,7 +420,7 @@ func TestTokensRawWrite(t *testing.T) {
 // enumeration limiter, as the same answer from the backend would be.
 func TestTokensNXDOMAINCountsAsDenial(t *testing.T) {
 	v := newTokensVeil(t, "limit {\n rate 1\n burst 2\n ratio off\n }", tokensFile(t))
-	newFakeClock(v)
+	newFakeClock(t)
 	ask := func() *dns.Msg {
 		w := newTestWriter(t, externalV4, false)
 		v.ServeDNS(context.Background(), w, query("_github-challenge-acme-org.tokens.test.", dns.TypeTXT, true))

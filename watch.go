@@ -42,14 +42,14 @@ type watcher struct {
 
 var watcherPool = sync.Pool{New: func() any { return new(watcher) }}
 
-// watch returns a pooled watcher for a request with verdict vd.
-func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd *verdict) *watcher {
+// watch returns a pooled watcher for a request from client with verdict vd.
+func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd verdict, client netip.Addr) *watcher {
 	ww := watcherPool.Get().(*watcher)
-	ww.ResponseWriter, ww.v, ww.zone, ww.counters, ww.client = w, v, vd.zone, vd.counters, vd.client
-	ww.ctx, ww.req, ww.filter, ww.limit = ctx, r, vd.filter, vd.limit
-	if vd.limit {
-		vd.zone.limiter.Probe(ratelimit.Key{Addr: vd.client, Stream: vd.stream}, &ww.probe)
-		ww.probe.Suspect, ww.now = vd.suspect, vd.now
+	ww.ResponseWriter, ww.v, ww.zone, ww.counters, ww.client = w, v, vd.zone, vd.counters, client
+	ww.ctx, ww.req, ww.filter, ww.limit = ctx, r, vd.has(doFilter), vd.has(doLimit)
+	if ww.limit {
+		vd.zone.limiter.Probe(ratelimit.Key{Addr: client, Stream: vd.has(viaStream)}, &ww.probe)
+		ww.probe.Suspect, ww.now = vd.has(suspect), coarseMillis()
 	}
 	return ww
 }
