@@ -13,6 +13,10 @@
 #   the binary, the zone, the query files and Corefile.stock/Corefile.veil.
 #   BENCH_ROUNDS (default 5) rounds of BENCH_SECONDS (default 8) per mix;
 #   BENCH_MIXES (default "positive nxdomain txt").
+#   BENCH_B_BIN and BENCH_B_COREFILE replace the second server's binary
+#   (default WORKDIR/coredns) and Corefile (default Corefile.stock): with
+#   BENCH_B_COREFILE=Corefile.veil and another build of veil, the ratio
+#   compares two builds of veil (a performance trick on and off).
 #
 # Loopback only: veil on 127.0.77.1, stock on 127.0.78.1, port 10053; dnsperf
 # from 127.0.77.2 and 127.0.78.2 (both external to veil). Every process it
@@ -28,8 +32,10 @@ for f in coredns Corefile.stock Corefile.veil; do
 done
 [ "$(nproc --all)" -ge 2 ] || { echo "concurrent.sh: needs 2 CPUs" >&2; exit 1; }
 
-# The stock server moves to its own address and metrics port.
-sed 's/127\.0\.77\.1/127.0.78.1/g; s/:10153/:10154/' "$WORK/Corefile.stock" > "$WORK/Corefile.stock.ab"
+B_BIN=${BENCH_B_BIN:-$WORK/coredns}
+B_COREFILE=${BENCH_B_COREFILE:-Corefile.stock}
+# The second ("stock") server moves to its own address and metrics port.
+sed 's/127\.0\.77\.1/127.0.78.1/g; s/:10153/:10154/' "$WORK/$B_COREFILE" > "$WORK/Corefile.stock.ab"
 
 PIDS=()
 cleanup() {
@@ -38,18 +44,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start() { # corefile addr
-    GOMAXPROCS=1 taskset -c 0 "$WORK/coredns" -conf "$1" > "$1.log" 2>&1 &
+start() { # binary corefile addr
+    GOMAXPROCS=1 taskset -c 0 "$1" -conf "$2" > "$2.log" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 100); do
-        dig +short +time=1 +tries=1 -p 10053 @"$2" "run-id.bench.example" TXT >/dev/null 2>&1 && return 0
+        dig +short +time=1 +tries=1 -p 10053 @"$3" "run-id.bench.example" TXT >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    echo "concurrent.sh: server on $2 did not start" >&2
+    echo "concurrent.sh: server on $3 did not start" >&2
     exit 1
 }
-start "$WORK/Corefile.veil" 127.0.77.1
-start "$WORK/Corefile.stock.ab" 127.0.78.1
+start "$WORK/coredns" "$WORK/Corefile.veil" 127.0.77.1
+start "$B_BIN" "$WORK/Corefile.stock.ab" 127.0.78.1
 
 qps() { awk '/Queries per second/ {print $4}' "$1"; }
 median() { sort -g | awk '{a[NR] = $1} END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
