@@ -213,8 +213,12 @@ func sameConfig(a, b *Veil) string {
 	}
 	for i, za := range a.zones {
 		zb := b.zones[i]
-		if a.limit != nil && za.limiter.Config() != zb.limiter.Config() {
-			return fmt.Sprintf("zone %s: limiter %+v and %+v", za.name, za.limiter.Config(), zb.limiter.Config())
+		if a.limit != nil {
+			_, sa := za.limiter.Occupancy(0)
+			_, sb := zb.limiter.Occupancy(0)
+			if sa != sb {
+				return fmt.Sprintf("zone %s: tables of %d and %d slots", za.name, sa, sb)
+			}
 		}
 		if msg := samePolicy(za.tokens, zb.tokens); msg != "" {
 			return fmt.Sprintf("zone %s: %s", za.name, msg)

@@ -4,7 +4,6 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/veildns/veil/ratelimit"
 )
@@ -13,31 +12,22 @@ var (
 	// LimitedCount counts queries from blocked prefixes by action: slip
 	// (UDP, empty TC=1 answer), drop (UDP), refuse (TCP, REFUSED with EDE 15)
 	// or log_only (counted and answered as usual).
-	LimitedCount = promauto.NewCounterVec(prometheus.CounterOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "limited_requests_total",
-		Help:      "Counter of queries from prefixes the enumeration limiter blocked, by action.",
-	}, []string{"server", "zone", "view", "action"})
+	LimitedCount = newCounterVec("limited_requests_total",
+		"Counter of queries from prefixes the enumeration limiter blocked, by action.",
+		"server", "zone", "view", "action")
 
 	// TripCount counts prefixes the limiter blocked, by tier (v4_32, v4_24,
 	// v6_64, v6_56, v6_48) and rule (rate or ratio).
-	TripCount = promauto.NewCounterVec(prometheus.CounterOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "limiter_trips_total",
-		Help:      "Counter of client prefixes the enumeration limiter blocked, by prefix tier and rule.",
-	}, []string{"server", "zone", "view", "tier", "rule"})
+	TripCount = newCounterVec("limiter_trips_total",
+		"Counter of client prefixes the enumeration limiter blocked, by prefix tier and rule.",
+		"server", "zone", "view", "tier", "rule")
 
 	// CollisionCount counts denials whose two table slots disagreed because
 	// another prefix shares one of them; many collisions mean the table is
 	// too small for the traffic.
-	CollisionCount = promauto.NewCounterVec(prometheus.CounterOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "limiter_collisions_total",
-		Help:      "Counter of denials charged to limiter slots shared with another prefix.",
-	}, []string{"server", "zone", "view"})
+	CollisionCount = newCounterVec("limiter_collisions_total",
+		"Counter of denials charged to limiter slots shared with another prefix.",
+		"server", "zone", "view")
 )
 
 // The limiter's gauges, computed at scrape time (gauges.go) so the query

@@ -34,7 +34,11 @@ func TestParseLimit(t *testing.T) {
 			if v.limit == nil || len(v.zones) != 1 || v.zones[0].limiter == nil || v.zones[0].trips == nil {
 				t.Fatalf("limiter not set up: %+v", v.limit)
 			}
-			if got := v.zones[0].limiter.Config(); got != tc.want {
+			// As parsed, with the table's slots as allocated (rounded up to
+			// a power of two).
+			got := v.limit.cfg
+			_, got.Slots = v.zones[0].limiter.Occupancy(0)
+			if got != tc.want {
 				t.Errorf("config = %+v, want %+v", got, tc.want)
 			}
 			if exempt := prefixesTagged(v.clients, tagExempt); v.limit.slip != tc.slip || !slices.Equal(exempt, sortedPrefixes(tc.exempt)) {

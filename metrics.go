@@ -19,24 +19,29 @@ var (
 	// RequestCount counts the requests veil saw for its zones, by client
 	// class: "trusted" (source in a trusted network), "tsig" (a transfer
 	// request signed with a TSIG key the server verified) or "external".
-	RequestCount = promauto.NewCounterVec(prometheus.CounterOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "requests_total",
-		Help:      "Counter of requests for veil's zones, by client class.",
-	}, []string{"server", "zone", "view", "class"})
+	RequestCount = newCounterVec("requests_total",
+		"Counter of requests for veil's zones, by client class.",
+		"server", "zone", "view", "class")
 
 	// PolicyCount counts the external requests veil refused, dropped or
 	// answered itself, by reason (axfr, ixfr, any) and action (refuse, drop,
 	// hinfo). mode is "enforce", or "log_only" when veil only counted what it
 	// would have done and passed the request on.
-	PolicyCount = promauto.NewCounterVec(prometheus.CounterOpts{
+	PolicyCount = newCounterVec("policy_actions_total",
+		"Counter of external requests veil refused, dropped or answered itself, by reason and action.",
+		"server", "zone", "view", "reason", "action", "mode")
+)
+
+// newCounterVec makes and registers a counter vector named
+// coredns_veil_NAME, as promauto does.
+func newCounterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
-		Name:      "policy_actions_total",
-		Help:      "Counter of external requests veil refused, dropped or answered itself, by reason and action.",
-	}, []string{"server", "zone", "view", "reason", "action", "mode"})
-)
+		Name:      name,
+		Help:      help,
+	}, labels)
+}
 
 // class is the client class of a request, the "class" label of RequestCount.
 type class uint8

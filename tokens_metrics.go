@@ -6,7 +6,6 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 var (
@@ -14,22 +13,16 @@ var (
 	// answers to external clients, by vendor: a catalog id, "custom" for the
 	// operator's patterns or "generic" for the generic shapes. mode is
 	// "log_only" when veil only counted what it would have hidden.
-	TokensHiddenCount = promauto.NewCounterVec(prometheus.CounterOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "tokens_hidden_total",
-		Help:      "Counter of verification-token TXT records hidden from external clients, by vendor.",
-	}, []string{"server", "zone", "view", "vendor", "mode"})
+	TokensHiddenCount = newCounterVec("tokens_hidden_total",
+		"Counter of verification-token TXT records hidden from external clients, by vendor.",
+		"server", "zone", "view", "vendor", "mode")
 
 	// TokensSignedCount counts answers to external clients that kept a
 	// token the policy hides because its TXT RRset was signed (an RRSIG in
 	// the answer): removing a record would fail DNSSEC validation.
-	TokensSignedCount = promauto.NewCounterVec(prometheus.CounterOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "tokens_signed_unfiltered_total",
-		Help:      "Counter of answers whose signed TXT RRsets kept tokens the policy hides, so DNSSEC validation still succeeds.",
-	}, []string{"server", "zone", "view"})
+	TokensSignedCount = newCounterVec("tokens_signed_unfiltered_total",
+		"Counter of answers whose signed TXT RRsets kept tokens the policy hides, so DNSSEC validation still succeeds.",
+		"server", "zone", "view")
 )
 
 // exposedDesc is the token filter's gauge, computed at scrape time

@@ -27,3 +27,6 @@ func (l *Limiter) BlockedProbe(p *Probe, now int64) (bool, Tier) {
 	}
 	return l.blockedInTable(p, now)
 }
+
+// Config returns the limiter's configuration, with Slots as allocated.
+func (l *Limiter) Config() Config { return l.cfg }

@@ -82,9 +82,6 @@ func New(cfg Config) (*Limiter, error) {
 	return l, nil
 }
 
-// Config returns the limiter's configuration, with Slots as allocated.
-func (l *Limiter) Config() Config { return l.cfg }
-
 // Key identifies what is counted: a client address (tiers are derived from
 // it) and whether the transport is a stream (TCP), which is counted apart
 // from UDP since its source address cannot be spoofed. A caller keeps one
