@@ -21,6 +21,7 @@ const (
 	actDrop                 // no answer; a stream connection is closed
 	actHINFO                // RFC 8482 section 4.2 HINFO answer
 	actSlip                 // an empty answer with TC=1 (a blocked UDP query)
+	numActions
 )
 
 // actionNames are the "action" labels of the policy actions.

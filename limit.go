@@ -26,22 +26,23 @@ type limitSettings struct {
 	slips atomic.Uint64
 }
 
-// limitAction is what happens to a query from a blocked prefix, the
-// "action" label of LimitedCount.
-type limitAction uint8
+// limitedActions are the actions a query from a blocked prefix gets, with
+// their "action" label of LimitedCount: under log-only it is watched and
+// answered as usual.
+var limitedActions = [...]struct {
+	act   action
+	label string
+}{{actSlip, "slip"}, {actDrop, "drop"}, {actRefuse, "refuse"}, {actWatch, "log_only"}}
 
-const (
-	limitSlip    limitAction = iota // UDP: empty answer with TC=1, so a real client retries over TCP
-	limitDrop                       // UDP: no answer
-	limitRefuse                     // TCP: REFUSED with EDE 15 (Blocked)
-	limitLogOnly                    // log-only: counted, answered as usual
-	numLimitActions
-)
-
-var limitActionNames = [numLimitActions]string{"slip", "drop", "refuse", "log_only"}
-
-// limitVerdicts is what each limitAction makes of the verdict.
-var limitVerdicts = [numLimitActions]action{limitSlip: actSlip, limitDrop: actDrop, limitRefuse: actRefuse, limitLogOnly: actWatch}
+// limitedLabel returns the LimitedCount label of a limiter's action.
+func limitedLabel(act action) string {
+	for _, la := range limitedActions {
+		if la.act == act {
+			return la.label
+		}
+	}
+	return ""
+}
 
 // gate runs while some prefix of the zone is blocked: it reads the client's
 // prefixes from the table and, if they are blocked, turns the verdict of a
@@ -61,19 +62,22 @@ func (v *Veil) gate(vd verdict, client netip.Addr, qname string) verdict {
 	if blocked, _ := lim.Blocked(ratelimit.Key{Addr: client, Stream: stream}, now); !blocked {
 		return vd
 	}
-	act := limitRefuse
+	act := actRefuse // over TCP: REFUSED with EDE 15 (Blocked)
 	if !stream {
-		act = limitDrop
+		// Over UDP: no answer, but every slip-th query an empty TC=1
+		// answer, so a real client whose address was spoofed retries
+		// over TCP, where its own counters judge it.
+		act = actDrop
 		if s := v.limit.slip; s > 0 && v.limit.slips.Add(1)%s == 0 {
-			act = limitSlip
+			act = actSlip
 		}
 	}
 	if v.logOnly {
-		act = limitLogOnly
+		act = actWatch
 	}
 	vd.counters.limited[act].Inc()
 	v.logs.limitedEvent(act, client, qname, vd.zone.name)
-	vd.act = limitVerdicts[act]
+	vd.act = act
 	vd.flags |= limited
 	return vd
 }
@@ -185,13 +189,13 @@ func (tr *tripRing) active(now int64) map[*zoneCounters]int {
 }
 
 // limitedEvent logs a query from a blocked prefix, sampled.
-func (s *sampledLog) limitedEvent(act limitAction, client netip.Addr, qname, zone string) {
+func (s *sampledLog) limitedEvent(act action, client netip.Addr, qname, zone string) {
 	ok, more := s.allow(logLimited)
 	if !ok {
 		return
 	}
 	log.Infof("limited (%s) %q for zone %s from %s, a blocked prefix (%d more limited queries since the previous line)",
-		limitActionNames[act], qname, zone, client, more)
+		limitedLabel(act), qname, zone, client, more)
 }
 
 // tripEvent logs a prefix the limiter blocked, sampled.

@@ -47,8 +47,8 @@ var (
 // trip series the configuration can move: every tier by the rate rule, the
 // client tiers by the ratio rule if it is on.
 func (v *Veil) limitCounters(zc *zoneCounters, zone string) {
-	for a := range numLimitActions {
-		zc.limited[a] = LimitedCount.WithLabelValues(zc.server, zone, zc.view, limitActionNames[a])
+	for _, la := range limitedActions {
+		zc.limited[la.act] = LimitedCount.WithLabelValues(zc.server, zone, zc.view, la.label)
 	}
 	zc.collisions = CollisionCount.WithLabelValues(zc.server, zone, zc.view)
 	for t := range ratelimit.NumTiers {

@@ -81,7 +81,7 @@ func modeLabel(logOnly bool) string {
 type zoneCounters struct {
 	server, view string
 	requests     [numClasses]prometheus.Counter
-	limited      [numLimitActions]prometheus.Counter // nil: the limiter is off
+	limited      [numActions]prometheus.Counter // by the limiter's action; nil: the limiter is off
 	collisions   prometheus.Counter                  // nil: the limiter is off
 	tokensSigned prometheus.Counter
 	// tokensHidden holds a TokensHiddenCount series per rule of the zone's
