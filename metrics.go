@@ -82,7 +82,7 @@ type zoneCounters struct {
 	server, view string
 	requests     [numClasses]prometheus.Counter
 	limited      [numActions]prometheus.Counter // by the limiter's action; nil: the limiter is off
-	collisions   prometheus.Counter                  // nil: the limiter is off
+	collisions   prometheus.Counter             // nil: the limiter is off
 	tokensSigned prometheus.Counter
 	// tokensHidden holds a TokensHiddenCount series per rule of the zone's
 	// token policy and mode (enforce, log_only), made on first use so
