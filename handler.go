@@ -123,28 +123,13 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 	if isStream(w.RemoteAddr()) {
 		vd.flags = viaStream
 	}
-	var rs reason
-	switch q.Qtype {
-	case dns.TypeAXFR, dns.TypeIXFR:
-		if tsigVerified(w, r) {
-			zc.requests[classTSIG].Inc()
-			return verdict{}
-		}
-		vd.act, rs = v.transfer, reasonAXFR
-		if q.Qtype == dns.TypeIXFR {
-			rs = reasonIXFR
-		}
-	case dns.TypeANY:
-		vd.act, rs = v.anyUDP, reasonANY
-		if vd.has(viaStream) {
-			vd.act = v.anyTCP
-		}
-		if r.Opcode != dns.OpcodeQuery {
-			vd.act = actPass
-		}
+	if (q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR) && tsigVerified(w, r) {
+		zc.requests[classTSIG].Inc()
+		return verdict{}
 	}
 	zc.requests[classExternal].Inc()
-	if vd.act != actPass {
+	var rs reason
+	if vd.act, rs = v.policyAction(r, vd.has(viaStream)); vd.act != actPass {
 		return v.policy(vd, rs, client, q.Name)
 	}
 	if z.limiter != nil && known && tags&tagExempt == 0 {
@@ -163,6 +148,28 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 		return v.gate(vd, client, q.Name)
 	}
 	return vd
+}
+
+// policyAction returns what the policy does with an external request, and
+// why: the transfer action for AXFR and IXFR (whatever the opcode or
+// transport), the transport's ANY action for a standard ANY query, and
+// actPass for everything else.
+func (v *Veil) policyAction(r *dns.Msg, stream bool) (action, reason) {
+	switch r.Question[0].Qtype {
+	case dns.TypeAXFR:
+		return v.transfer, reasonAXFR
+	case dns.TypeIXFR:
+		return v.transfer, reasonIXFR
+	case dns.TypeANY:
+		switch {
+		case r.Opcode != dns.OpcodeQuery:
+			return actPass, reasonANY
+		case stream:
+			return v.anyTCP, reasonANY
+		}
+		return v.anyUDP, reasonANY
+	}
+	return actPass, 0
 }
 
 // policy counts and logs a transfer or ANY policy action; in log-only mode
