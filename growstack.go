@@ -15,9 +15,11 @@ const growStackFrame = 2048
 // which it happens. Without veil, a query's stack grows once while the
 // request is unpacked and once more deep in the plugin chain; veil's frames
 // make the second growth happen deeper still, which cost 5 to 7 % of
-// stock CoreDNS's throughput (docs/performance.md). Growing the stack in
-// ServeDNS, before the next plugin runs, copies a shallow stack once, and
-// the rest of the chain then runs without growing it.
+// stock CoreDNS's throughput at 2553268. Growing the stack in ServeDNS,
+// before the next plugin runs, copies a shallow stack once, and the rest of
+// the chain then runs without growing it. On the current layout a server
+// with it answers 2 to 4 % more queries than one without, at 1.4 ns per
+// query of its own (docs/performance.md, paired measurements).
 //
 // It is written in assembly because a Go function's frame would be zeroed
 // on every call; this one costs a call and a compare once the stack is big

@@ -13,8 +13,8 @@ import (
 
 // This file is the enumeration limiter's glue, the one place where veil
 // uses package ratelimit: gate decides what a query from a blocked prefix
-// gets, charge counts each watched answer against the client's prefixes,
-// and tripped records a new block. Its settings are parsed in
+// gets, probeClient and charge count each watched answer against the
+// client's prefixes, and tripped records a new block. Its settings are parsed in
 // limit_setup.go, its clock is limit_clock.go, its metrics limit_metrics.go.
 
 // limitSettings is the parsed "limit" block, shared by the block's zones
@@ -80,6 +80,13 @@ func (v *Veil) gate(vd verdict, client netip.Addr, qname string) verdict {
 	vd.act = act
 	vd.flags |= limited
 	return vd
+}
+
+// probeClient hashes the client's prefixes into the zone's table once, for
+// charge, and reads the time the answer will be charged at.
+func (ww *watcher) probeClient(vd verdict) {
+	ww.zone.limiter.Probe(ratelimit.Key{Addr: ww.client, Stream: vd.has(viaStream)}, &ww.probe)
+	ww.probe.Suspect, ww.now = vd.has(suspect), coarseMillis()
 }
 
 // charge counts an answer against the client's prefixes: a positive answer

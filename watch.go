@@ -17,8 +17,8 @@ import (
 //
 // Watchers are pooled: a watched query then allocates nothing unless its
 // answer changes. Without the pool the watcher, which escapes to the next
-// plugin, is a heap allocation per query; docs/performance.md has the A/B
-// that shows the pool pays.
+// plugin, is a heap allocation per query, and veil + limit took 85 ns more
+// per query in a paired VeilAdded measurement (docs/performance.md).
 type watcher struct {
 	dns.ResponseWriter
 	v        *Veil
@@ -48,8 +48,7 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 	ww.ResponseWriter, ww.v, ww.zone, ww.counters, ww.client = w, v, vd.zone, vd.counters, client
 	ww.ctx, ww.req, ww.filter, ww.limit = ctx, r, vd.has(doFilter), vd.has(doLimit)
 	if ww.limit {
-		vd.zone.limiter.Probe(ratelimit.Key{Addr: client, Stream: vd.has(viaStream)}, &ww.probe)
-		ww.probe.Suspect, ww.now = vd.has(suspect), coarseMillis()
+		ww.probeClient(vd)
 	}
 	return ww
 }
