@@ -32,8 +32,10 @@ for _ in $(seq "$ROUNDS"); do
     done
     order=("${order[@]:1}" "${order[0]}")
 done
+label() { # the label benchstat shows for DIR: its path as given
+    printf '%s' "${1//[^A-Za-z0-9._\/-]/_}"
+}
 for i in "${names[@]:1}"; do
-    echo "== ${!i} against $1"
-    benchstat "$out/1.txt" "$out/$i.txt"
+    benchstat "$(label "$1")=$out/1.txt" "$(label "${!i}")=$out/$i.txt"
 done
 echo "raw results: $out"
