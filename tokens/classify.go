@@ -104,14 +104,19 @@ func hasPrefix(b []byte, p string) bool {
 	return len(b) >= len(p) && string(b[:len(p)]) == p
 }
 
-// lowerHeadOne is normHead for the usual single character-string already
-// in normal form (plainHead): the delimiter is found with the vectorised
-// IndexByte, then the head (up to the delimiter and tail bytes beyond it,
-// at most headLen bytes) is copied and lowered in one pass. Every prefix a
-// rule or public tag checks ends within tail bytes of the delimiter
-// (NewMatcher makes tail long enough), so the rest of a long token value is
-// never touched.
-func lowerHeadOne(dst []byte, s string, tail int) ([]byte, int) {
+// lowerHeadOne is normHead for the usual single character-string: the
+// delimiter is found with the vectorised IndexByte, then the head (up to
+// the delimiter and tail bytes beyond it, at most headLen bytes) is copied
+// and lowered in one pass. Every prefix a rule or public tag checks ends
+// within tail bytes of the delimiter (NewMatcher makes tail long enough),
+// so the rest of a long token value is never touched. It reports false,
+// and normHead runs the normalizer instead, if the head is not in normal
+// form: a leading blank or quote, an escape, a blank beside the delimiter,
+// a trailing blank in a value without one.
+func lowerHeadOne(dst []byte, s string, tail int) ([]byte, int, bool) {
+	if s != "" && (isBlank(s[0]) || isQuote(s[0])) {
+		return dst, -1, false
+	}
 	probe := s[:min(len(s), headLen)]
 	delim := strings.IndexByte(probe, '=')
 	if c := strings.IndexByte(probe, ':'); c >= 0 && (delim < 0 || c < delim) {
@@ -120,15 +125,22 @@ func lowerHeadOne(dst []byte, s string, tail int) ([]byte, int) {
 	n := len(probe)
 	if delim >= 0 {
 		n = min(n, delim+1+tail)
+		if delim > 0 && isBlank(s[delim-1]) || delim+1 < len(s) && isBlank(s[delim+1]) {
+			return dst, -1, false
+		}
+	} else if n == len(s) && n > 0 && isBlank(s[n-1]) {
+		return dst, -1, false
 	}
 	dst = dst[:n]
 	copy(dst, s)
 	for i, c := range dst {
 		if 'A' <= c && c <= 'Z' {
 			dst[i] = c + 'a' - 'A'
+		} else if c == '\\' {
+			return dst[:0], -1, false
 		}
 	}
-	return dst, delim
+	return dst, delim, true
 }
 
 func lowerString(dst []byte, s string) []byte {

@@ -121,9 +121,10 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // bytes. It returns the head, the delimiter's index in it or -1, and
 // whether the normal form differs from the plain concatenation in the head.
 func normHead(dst []byte, txt []string, tail int) ([]byte, int, bool) {
-	if len(txt) == 1 && plainHead(txt[0]) {
-		h, d := lowerHeadOne(dst, txt[0], tail)
-		return h, d, false
+	if len(txt) == 1 {
+		if h, d, ok := lowerHeadOne(dst, txt[0], tail); ok {
+			return h, d, false
+		}
 	}
 	n := normalizer{buf: dst[len(dst):cap(dst)], limit: min(headLen, cap(dst)-len(dst)), tail: tail, lower: true, blankAt: -1, delim: -1}
 	for _, s := range txt {
@@ -135,28 +136,6 @@ func normHead(dst []byte, txt []string, tail int) ([]byte, int, bool) {
 		n.len = n.blankAt // trailing blanks of a value without a key
 	}
 	return dst[:len(dst)+n.len], n.delim, n.changed
-}
-
-// plainHead reports whether the head of s is already in normal form: no
-// leading blank or quote, no escape, no blank beside the first delimiter.
-// Nearly every record is; lowerHeadOne handles those without the
-// normalizer.
-func plainHead(s string) bool {
-	if s == "" {
-		return true
-	}
-	if isBlank(s[0]) || isQuote(s[0]) {
-		return false
-	}
-	probe := s[:min(len(s), headLen)]
-	if strings.IndexByte(probe, '\\') >= 0 {
-		return false
-	}
-	d := strings.IndexAny(probe, keyDelims)
-	if d < 0 {
-		return !isBlank(probe[len(probe)-1]) || len(probe) < len(s)
-	}
-	return (d == 0 || !isBlank(s[d-1])) && (d+1 >= len(s) || !isBlank(s[d+1]))
 }
 
 // needsNorm reports whether the whole value differs from its normal form
