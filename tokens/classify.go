@@ -36,17 +36,22 @@ func (o *Owner) Set(name string) {
 // generic shapes.
 func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 	var buf [headLen]byte
-	head, delim := lowerHead(buf[:0], txt, m.tail)
+	head, delim, changed := normHead(buf[:0], txt, m.tail)
 	if o.public || isPublicValue(head) {
 		return Match{Kind: Public}
 	}
 	first, lfirst := o.first, o.lower[:o.n]
 
-	value := "" // the joined value, built on first need
+	value := "" // the normal form of the value, built on first need
 	joined := false
 	matchValue := func(re *regexp.Regexp) bool {
 		if !joined {
-			value, joined = joinTXT(txt), true
+			if changed || needsNorm(txt) {
+				value = normalize(txt)
+			} else {
+				value = joinTXT(txt)
+			}
+			joined = true
 		}
 		return re.MatchString(value)
 	}
@@ -87,7 +92,7 @@ func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 	if genericOwner(lfirst) {
 		return Match{Kind: Token, Rule: m.generic, Dedicated: true}
 	}
-	if genericValue(head, delim) {
+	if genericValue(head, delim) || genericDotValue(head) {
 		return Match{Kind: Token, Rule: m.generic}
 	}
 	return Match{}
@@ -99,39 +104,19 @@ func hasPrefix(b []byte, p string) bool {
 	return len(b) >= len(p) && string(b[:len(p)]) == p
 }
 
-// lowerHead appends to dst the lower-cased head of the concatenation of
-// txt: up to the first key delimiter ('=' or ':') and tail bytes beyond it,
-// at most headLen bytes. It returns the head and the delimiter's index in
-// it, or -1. Every prefix a rule or public tag checks ends within tail
-// bytes of the delimiter (NewMatcher makes tail long enough), so the rest
-// of a long token value is never touched.
-func lowerHead(dst []byte, txt []string, tail int) ([]byte, int) {
-	if len(txt) == 1 {
-		return lowerHeadOne(dst, txt[0], tail)
+// lowerHeadOne is normHead for the usual single character-string: the
+// delimiter is found with the vectorised IndexByte, then the head (up to
+// the delimiter and tail bytes beyond it, at most headLen bytes) is copied
+// and lowered in one pass. Every prefix a rule or public tag checks ends
+// within tail bytes of the delimiter (NewMatcher makes tail long enough),
+// so the rest of a long token value is never touched. It reports false,
+// and normHead runs the normalizer instead, if the head is not in normal
+// form: a leading blank or quote, an escape, a blank beside the delimiter,
+// a trailing blank in a value without one.
+func lowerHeadOne(dst []byte, s string, tail int) ([]byte, int, bool) {
+	if s != "" && (isBlank(s[0]) || isQuote(s[0])) {
+		return dst, -1, false
 	}
-	delim, limit := -1, headLen
-	for _, s := range txt {
-		for i := 0; i < len(s) && len(dst) < limit; i++ {
-			c := s[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			} else if (c == '=' || c == ':') && delim < 0 {
-				delim = len(dst)
-				limit = min(headLen, delim+1+tail)
-			}
-			dst = append(dst, c)
-		}
-		if len(dst) >= limit {
-			break
-		}
-	}
-	return dst, delim
-}
-
-// lowerHeadOne is lowerHead for the usual single character-string: the
-// delimiter is found with the vectorised IndexByte, then the head is copied
-// and lowered in one pass.
-func lowerHeadOne(dst []byte, s string, tail int) ([]byte, int) {
 	probe := s[:min(len(s), headLen)]
 	delim := strings.IndexByte(probe, '=')
 	if c := strings.IndexByte(probe, ':'); c >= 0 && (delim < 0 || c < delim) {
@@ -140,15 +125,22 @@ func lowerHeadOne(dst []byte, s string, tail int) ([]byte, int) {
 	n := len(probe)
 	if delim >= 0 {
 		n = min(n, delim+1+tail)
+		if delim > 0 && isBlank(s[delim-1]) || delim+1 < len(s) && isBlank(s[delim+1]) {
+			return dst, -1, false
+		}
+	} else if n == len(s) && n > 0 && isBlank(s[n-1]) {
+		return dst, -1, false
 	}
 	dst = dst[:n]
 	copy(dst, s)
 	for i, c := range dst {
 		if 'A' <= c && c <= 'Z' {
 			dst[i] = c + 'a' - 'A'
+		} else if c == '\\' {
+			return dst[:0], -1, false
 		}
 	}
-	return dst, delim
+	return dst, delim, true
 }
 
 func lowerString(dst []byte, s string) []byte {

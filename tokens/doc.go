@@ -8,7 +8,10 @@
 // character-strings, as a token of a known vendor (from the embedded
 // catalog), a token of an unknown vendor (generic shapes such as
 // "...-domain-verification=..."), a token matching an operator's own
-// pattern, or not a token. Records that must stay public are recognised
+// pattern, or not a token. It reads the value as a vendor's checker does:
+// escapes resolved, blanks and literal quotes around it and blanks around
+// its key's '=' dropped, so " MS=ms1", "\"MS=ms1\"" and "MS = ms1" are
+// tokens too. Records that must stay public are recognised
 // first and never classified as tokens: SPF, DMARC, DKIM, MTA-STS, TLS-RPT,
 // BIMI, ACME challenges and AT Protocol handles.
 //

@@ -51,6 +51,8 @@ var fuzzValues = []string{
 	"facebook-domain-verification=8ug4xhx5dh5zu6u5mxsb5cw5d4l0ad", "apple-domain-verification=QOCyOkZb1ujaT6sB",
 	"ZOOM_verify_kx3OD2N5RkWa6MKgCHsW9A", "frobnicate-domain-verification=8f14e45fceea", "gitlab-pages-verification-code=7a9d1e2f",
 	"token=3419sdfk3d206c4; expiry=2020-01-01T00:00:00Z", "examplecorp-verification=abc; expiry=2099-01-01",
+	"\"MS=ms64239401\"", " google-site-verification = abc", "mandrill_verify.qFmG2YBGhKd446rthmMirQ", "\"v=spf1 -all\"", "v = DMARC1; p=none",
+	"verification.8f14e45fceea", "\tMS =ms1",
 	"v=spf10 -all", "v=spf1x", "v=DMARC2; p=none", "v=DKIM", "x=spf1", " v=spf1 -all", "\tk=rsa", "hello world", "", "=", ":", "k", "p",
 }
 

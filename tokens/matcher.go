@@ -70,8 +70,9 @@ const keyDelims = "=:"
 const headLen = 64
 
 // Matcher classifies TXT records. It is immutable and safe for concurrent
-// use. ClassifyAt does not allocate unless the record is a candidate token
-// made of several character-strings.
+// use. ClassifyAt does not allocate unless a regular expression must be
+// run on a record made of several character-strings or not in normal form
+// (normalize.go).
 type Matcher struct {
 	rules []Rule
 	// Rules whose literal value prefix is a whole key ("google-site-
@@ -87,8 +88,8 @@ type Matcher struct {
 }
 
 // NewMatcher returns a matcher for the catalog entries plus the operator's
-// extra value patterns (RE2, matched case-insensitively, each reported as
-// CustomID with lifecycle Unknown).
+// extra value patterns (RE2, matched case-insensitively against the value's
+// normal form, each reported as CustomID with lifecycle Unknown).
 func NewMatcher(entries []Entry, custom []string) (*Matcher, error) {
 	m := &Matcher{byKey: map[string][]int{}, byValue: newPrefixTrie(), byOwner: newPrefixTrie()}
 	add := func(r Rule, value, owner string) error {
@@ -129,7 +130,7 @@ func NewMatcher(entries []Entry, custom []string) (*Matcher, error) {
 			return nil, err
 		}
 	}
-	// The head lowerHead keeps must cover every prefix: the public tags
+	// The head normHead keeps must cover every prefix: the public tags
 	// reach 12 bytes past their '=' ("v=tlsrptv1" and the byte after it).
 	m.tail = 12
 	for _, r := range m.rules {

@@ -266,8 +266,9 @@ func FuzzClassify(f *testing.F) {
 		if got.Kind != Public && (isPublicOwner(owner) || strings.HasPrefix(strings.ToLower(value), "v=spf1 ")) {
 			t.Fatalf("%q TXT %q: kind %d, want public", owner, value, got.Kind)
 		}
-		// Splitting the value into character-strings changes nothing.
-		if len(value) > 1 {
+		// Splitting the value into character-strings changes nothing
+		// (but inside an escape: miekg/dns escapes each string on its own).
+		if len(value) > 1 && value[0] != '\\' {
 			if split := m.Classify(owner, []string{value[:1], value[1:]}); split != got {
 				t.Fatalf("%q TXT %q: %+v whole, %+v split", owner, value, got, split)
 			}

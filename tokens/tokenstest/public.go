@@ -55,7 +55,9 @@ func MustStayPublic(owner string, txt []string) bool {
 // MayStayPublic reports whether a TXT record may survive a policy that
 // hides every token. It is wider than MustStayPublic by what package
 // tokens documents it keeps besides (doc.go, catalog.json): public tags
-// after leading blanks or followed by a tab, the public labels at any depth
+// after leading blanks or followed by a tab, public tags in the value as a
+// checker reads it (AsRead: escapes resolved, blanks and one opening quote
+// trimmed, blanks around the first '=' or ':' gone), the public labels at any depth
 // of the owner name (split at every dot, escaped or not), AT Protocol
 // handles (_atproto), and the pre-claim records of Azure (asuid) and
 // GitHub Pages (_github-pages-challenge-ORG).
@@ -72,6 +74,15 @@ func MayStayPublic(owner string, txt []string) bool {
 	if strings.HasPrefix(v, "k=") || strings.HasPrefix(v, "p=") {
 		return true
 	}
+	r := strings.ToLower(AsRead(txt))
+	for _, t := range publicTags {
+		if r == t || strings.HasPrefix(r, t+" ") || strings.HasPrefix(r, t+";") || strings.HasPrefix(r, t+"\t") {
+			return true
+		}
+	}
+	if strings.HasPrefix(r, "k=") || strings.HasPrefix(r, "p=") {
+		return true
+	}
 	lower := strings.ToLower(owner)
 	for _, labels := range [][]string{dns.SplitDomainName(lower), strings.Split(lower, ".")} {
 		for i, l := range labels {
@@ -86,4 +97,56 @@ func MayStayPublic(owner string, txt []string) bool {
 		}
 	}
 	return false
+}
+
+// blanks are what a checker trims around a value.
+const blanks = " \t\r\n\v\f"
+
+// AsRead returns a TXT value as a vendor's checker reads it, written from
+// the presentation format (RFC 1035 section 5.1: "\DDD" is the byte with
+// decimal value DDD, "\X" is X) and from what checkers forgive: the
+// character-strings, each unescaped, concatenated; blanks trimmed at both
+// ends; one opening quote (" or ') removed with the blanks after it, and
+// the closing quote that matches it; the blanks around the first '=' or
+// ':' removed. Case is kept.
+func AsRead(txt []string) string {
+	var b strings.Builder
+	for _, s := range txt {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c == '\\' && i+1 < len(s) {
+				if i+3 < len(s) && allDigits(s[i+1:i+4]) {
+					if d := (int(s[i+1]-'0')*10+int(s[i+2]-'0'))*10 + int(s[i+3]-'0'); d < 256 {
+						b.WriteByte(byte(d))
+						i += 3
+						continue
+					}
+				}
+				i++
+				c = s[i]
+			}
+			b.WriteByte(c)
+		}
+	}
+	v := strings.Trim(b.String(), blanks)
+	if v != "" && (v[0] == '"' || v[0] == '\'') {
+		q := v[0]
+		v = strings.TrimLeft(v[1:], blanks)
+		if strings.HasSuffix(v, string(q)) {
+			v = strings.TrimRight(v[:len(v)-1], blanks)
+		}
+	}
+	if d := strings.IndexAny(v, "=:"); d >= 0 {
+		v = strings.TrimRight(v[:d], blanks) + v[d:d+1] + strings.TrimLeft(v[d+1:], blanks)
+	}
+	return v
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
