@@ -259,8 +259,8 @@ func newFuzzHandlerEnv(tb testing.TB) *fuzzHandlerEnv {
 	return env
 }
 
-// reset gives a configuration a fresh limiter state (new tables, no trips,
-// no slips) on a fake clock, as a freshly started veil has, so no input
+// reset gives a configuration a fresh limiter state (new tables, no
+// trips) on a fake clock, as a freshly started veil has, so no input
 // depends on the inputs before it.
 func (env *fuzzHandlerEnv) reset(tb testing.TB, v *Veil) {
 	tb.Helper()
@@ -274,7 +274,6 @@ func (env *fuzzHandlerEnv) reset(tb testing.TB, v *Veil) {
 		}
 		z.limiter, z.trips = l, new(tripRing)
 	}
-	v.limit.slips.Store(0)
 	newFakeClock(tb)
 }
 

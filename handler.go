@@ -145,7 +145,7 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 	// While no prefix of the zone is blocked, the usual case, one load
 	// says so; otherwise gate reads the client's prefixes (limit.go).
 	if vd.has(doLimit) && z.limiter.AnyBlocked(coarseMillis()) {
-		return v.gate(vd, client, q.Name)
+		return v.gate(vd, client, r)
 	}
 	return vd
 }
