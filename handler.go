@@ -77,7 +77,7 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 		ww = v.watch(ctx, w, r, vd, client)
 		w = ww
 	default:
-		return answer(w, r, vd)
+		return v.answer(ctx, w, r, vd)
 	}
 	// next, inlined by hand for a server block without a trace plugin
 	// (the compiler will not inline an interface call): one frame less
@@ -145,7 +145,7 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 	// While no prefix of the zone is blocked, the usual case, one load
 	// says so; otherwise gate reads the client's prefixes (limit.go).
 	if vd.has(doLimit) && z.limiter.AnyBlocked(coarseMillis()) {
-		return v.gate(vd, client, q.Name)
+		return v.gate(vd, client, r)
 	}
 	return vd
 }
@@ -186,7 +186,7 @@ func (v *Veil) policy(vd verdict, rs reason, client netip.Addr, qname string) ve
 // answer carries out a verdict veil answers itself.
 //
 //go:noinline
-func answer(w dns.ResponseWriter, r *dns.Msg, vd verdict) (int, error) {
+func (v *Veil) answer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd verdict) (int, error) {
 	switch vd.act {
 	case actRefuse:
 		ede := dns.ExtendedErrorCodeProhibited
@@ -195,7 +195,7 @@ func answer(w dns.ResponseWriter, r *dns.Msg, vd verdict) (int, error) {
 		}
 		w.WriteMsg(refusal(r, ede))
 	case actHINFO:
-		w.WriteMsg(hinfoAnswer(r))
+		w.WriteMsg(v.anyAnswer(ctx, w, r))
 	case actSlip:
 		w.WriteMsg(truncated(r))
 	case actDrop:

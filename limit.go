@@ -1,9 +1,10 @@
 package veil
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -21,9 +22,52 @@ import (
 // (each has its own table).
 type limitSettings struct {
 	cfg  ratelimit.Config
-	slip uint64 // over UDP, 1 in slip blocked queries gets TC=1; 0 never
-	// slips counts blocked UDP queries, for the slip ratio.
-	slips atomic.Uint64
+	slip uint64 // over UDP, about 1 in slip blocked queries gets TC=1; 0 never
+	// slipKey keys the hash that picks the queries that slip, drawn at
+	// start-up so no client can tell or steer which of its queries do.
+	slipKey [2]uint64
+}
+
+// slips reports whether a blocked UDP query gets an empty TC=1 answer: when
+// a keyed hash of the client, the message ID, the question name (ASCII case
+// folded) and type is 0 modulo slip. The choice depends on that query alone,
+// never on other clients' traffic, so a victim whose prefix a scanner
+// floods still gets about 1 in slip truncated answers, and a spoofer who
+// cannot see the key cannot predict which of the victim's queries slip.
+func (ls *limitSettings) slips(client netip.Addr, id uint16, q *dns.Question) bool {
+	switch ls.slip {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	a := client.As16()
+	k0, k1 := ls.slipKey[0], ls.slipKey[1]
+	h := slipMix(k0^binary.BigEndian.Uint64(a[:8]), k1^binary.BigEndian.Uint64(a[8:]))
+	h = slipMix(h^uint64(id)<<16^uint64(q.Qtype), k0)
+	var word uint64
+	for i := 0; i < len(q.Name); i++ {
+		c := q.Name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		word = word<<8 | uint64(c)
+		if i%8 == 7 {
+			h, word = slipMix(h^word, k1), 0
+		}
+	}
+	h = slipMix(h^word, k1^uint64(len(q.Name)))
+	return h%ls.slip == 0
+}
+
+// slipMix mixes two words into one: the multiply-mix of ratelimit's table
+// hash.
+func slipMix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a^0x9e3779b97f4a7c15, b^0xbf58476d1ce4e5b9)
+	h := hi ^ lo
+	h ^= h >> 31
+	h *= 0x94d049bb133111eb
+	return h ^ h>>29
 }
 
 // limitedActions are the actions a query from a blocked prefix gets, with
@@ -45,11 +89,11 @@ func limitedLabel(act action) string {
 }
 
 // gate runs while some prefix of the zone is blocked: it reads the client's
-// prefixes from the table and, if they are blocked, turns the verdict of a
-// query the limiter charges into the limiter's answer.
+// prefixes from the table and, if they are blocked, turns the verdict of
+// query r, which the limiter charges, into the limiter's answer.
 //
 //go:noinline
-func (v *Veil) gate(vd verdict, client netip.Addr, qname string) verdict {
+func (v *Veil) gate(vd verdict, client netip.Addr, r *dns.Msg) verdict {
 	now := coarseMillis()
 	lim, stream := vd.zone.limiter, vd.has(viaStream)
 	if stream {
@@ -64,11 +108,11 @@ func (v *Veil) gate(vd verdict, client netip.Addr, qname string) verdict {
 	}
 	act := actRefuse // over TCP: REFUSED with EDE 15 (Blocked)
 	if !stream {
-		// Over UDP: no answer, but every slip-th query an empty TC=1
-		// answer, so a real client whose address was spoofed retries
-		// over TCP, where its own counters judge it.
+		// Over UDP: no answer, but about 1 in slip queries an empty
+		// TC=1 answer, so a real client whose address was spoofed
+		// retries over TCP, where its own counters judge it.
 		act = actDrop
-		if s := v.limit.slip; s > 0 && v.limit.slips.Add(1)%s == 0 {
+		if v.limit.slips(client, r.Id, &r.Question[0]) {
 			act = actSlip
 		}
 	}
@@ -76,7 +120,7 @@ func (v *Veil) gate(vd verdict, client netip.Addr, qname string) verdict {
 		act = actWatch
 	}
 	vd.counters.limited[act].Inc()
-	v.logs.limitedEvent(act, client, qname, vd.zone.name)
+	v.logs.limitedEvent(act, client, r.Question[0].Name, vd.zone.name)
 	vd.act = act
 	vd.flags |= limited
 	return vd

@@ -68,12 +68,12 @@ var wantFamilies = []string{
 	"coredns_veil_limiter_trips_total", "coredns_veil_limiter_collisions_total",
 	"coredns_veil_limiter_blocked_prefixes", "coredns_veil_limiter_table_slots",
 	"coredns_veil_tokens_hidden_total", "coredns_veil_tokens_signed_unfiltered_total", "coredns_veil_tokens_exposed",
-	"coredns_veil_log_only",
+	"coredns_veil_log_only", "coredns_veil_all_clients",
 }
 
 var allowedLabels = map[string]bool{
 	"server": true, "zone": true, "view": true, "class": true, "reason": true, "action": true, "mode": true,
-	"tier": true, "rule": true, "state": true, "vendor": true,
+	"tier": true, "rule": true, "state": true, "vendor": true, "list": true, "family": true,
 }
 
 // A (server, view) starts with the policy-action and trip counters its

@@ -3,6 +3,7 @@ package veil
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
 )
 
 // netSet is one or more lists of networks compiled for the hot path: IPv4 and
@@ -85,4 +86,56 @@ func (s *netSet) tags(addr netip.Addr) uint8 {
 		}
 	}
 	return tags
+}
+
+// everyone says, per client list (trusted, exempt) and address family
+// (IPv4, IPv6), whether the list holds a /0 network: every client of the
+// family. It is legal, and worth a warning and a gauge.
+type everyone [len(listNames)][len(familyNames)]bool
+
+// The label values of coredns_veil_all_clients, indexes of everyone.
+var (
+	listNames   = [...]string{"trusted", "exempt"}
+	familyNames = [...]string{"ipv4", "ipv6"}
+)
+
+// newEveryone reads the /0 networks of the trusted and exempt lists.
+func newEveryone(trusted, exempt []netip.Prefix) everyone {
+	var e everyone
+	for li, ps := range [][]netip.Prefix{trusted, exempt} {
+		for _, p := range ps {
+			if p.Bits() == 0 {
+				fi := 0
+				if p.Addr().Is6() {
+					fi = 1
+				}
+				e[li][fi] = true
+			}
+		}
+	}
+	return e
+}
+
+// warn logs, once per server block, each list that takes in every client
+// of a family.
+func (e *everyone) warn(zones zoneSet) {
+	names := make([]string, len(zones))
+	for i, z := range zones {
+		names[i] = z.name
+	}
+	what := [len(listNames)]string{
+		"is trusted: it sees verification tokens, may transfer the zone and send ANY queries, and is never limited",
+		"is exempt from the enumeration limiter",
+	}
+	option := [len(listNames)]string{"trusted", "limit: exempt"}
+	zero := [len(familyNames)]string{"0.0.0.0/0", "::/0"}
+	family := [len(familyNames)]string{"IPv4", "IPv6"}
+	for li := range e {
+		for fi, all := range e[li] {
+			if all {
+				log.Warningf("%s %s: every %s client %s in zone(s) %s (metric coredns_veil_all_clients)",
+					option[li], zero[fi], family[fi], what[li], strings.Join(names, " "))
+			}
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package veil
 
 import (
+	"context"
+
 	"github.com/miekg/dns"
 )
 
@@ -41,6 +43,40 @@ func hinfoAnswer(r *dns.Msg) *dns.Msg {
 	}}
 	mirrorEDNS(r, m)
 	return m
+}
+
+// anyAnswer returns what an external ANY query gets under the hinfo
+// action: at or below a zone cut, the backend's referral, which an A query
+// for the name gets too and so tells nothing more; elsewhere hinfoAnswer,
+// as an authoritative HINFO below a cut would claim data the zone does not
+// hold. The backend is asked for type A, not ANY: the any plugin, which
+// follows veil in the usual chain, answers every ANY itself, referral or
+// not.
+func (v *Veil) anyAnswer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) *dns.Msg {
+	req := r.Copy()
+	req.Question[0].Qtype = dns.TypeA
+	cw := &captureWriter{ResponseWriter: w}
+	if _, err := v.next(ctx, cw, req); err != nil || !isReferral(cw.msg) {
+		return hinfoAnswer(r)
+	}
+	m := cw.msg
+	m.Id, m.Question = r.Id, []dns.Question{r.Question[0]}
+	return m
+}
+
+// isReferral reports whether m is a referral: a NOERROR answer that is not
+// authoritative, with no answer records and NS records in the authority
+// section.
+func isReferral(m *dns.Msg) bool {
+	if m == nil || m.Rcode != dns.RcodeSuccess || m.Authoritative || len(m.Answer) != 0 {
+		return false
+	}
+	for _, rr := range m.Ns {
+		if rr.Header().Rrtype == dns.TypeNS {
+			return true
+		}
+	}
+	return false
 }
 
 // mirrorEDNS adds an OPT record to m if r has one, with r's UDP size and DO

@@ -37,6 +37,7 @@ func setup(c *caddy.Controller) error {
 			startClock()
 		}
 		v.logExposedTokens()
+		v.everyone.warn(v.zones)
 		gauges.add(v)
 		return nil
 	})
@@ -103,6 +104,7 @@ func parse(c *caddy.Controller) (*Veil, error) {
 		}
 	}
 	v.clients = newNetSet(trusted, exempt) // tagTrusted, tagExempt
+	v.everyone = newEveryone(trusted, exempt)
 	policies, err := buildTokenPolicies(c, names, tokenSets)
 	if err != nil {
 		return nil, err

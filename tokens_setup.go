@@ -1,6 +1,7 @@
 package veil
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ const allowedTokenOptions = "hide, reveal, pattern"
 type tokenSettings struct {
 	zones    []string // empty: all of veil's zones
 	off      bool
+	line     int // the directive's Corefile line, for errors about two directives
 	patterns []string
 	steps    []tokenStep // hide and reveal, in Corefile order
 }
@@ -37,7 +39,7 @@ type tokenStep struct {
 //	    pattern REGEXP...
 //	}
 func parseTokens(c *caddy.Controller, args []string, zones []string) (*tokenSettings, error) {
-	ts := &tokenSettings{}
+	ts := &tokenSettings{line: c.Line()}
 	for _, a := range args {
 		if a == "off" {
 			ts.off = true
@@ -120,7 +122,10 @@ func buildTokenPolicies(c *caddy.Controller, zones []string, settings []*tokenSe
 				mine = append(mine, ts)
 			}
 		}
-		if slices.ContainsFunc(mine, func(ts *tokenSettings) bool { return ts.off }) {
+		if off := slices.IndexFunc(mine, func(ts *tokenSettings) bool { return ts.off }); off >= 0 {
+			if on := slices.IndexFunc(mine, func(ts *tokenSettings) bool { return !ts.off }); on >= 0 {
+				return nil, offAndOn(c, zone, mine[off].line, mine[on].line)
+			}
 			continue
 		}
 		if len(mine) == 0 && defaults != nil {
@@ -149,4 +154,11 @@ func buildTokenPolicies(c *caddy.Controller, zones []string, settings []*tokenSe
 		out[zi] = p
 	}
 	return out, nil
+}
+
+// offAndOn reports a zone that one tokens directive turns off and another
+// gives a policy, at the later of the two lines; off would win silently.
+func offAndOn(c *caddy.Controller, zone string, offLine, onLine int) error {
+	return fmt.Errorf("%s:%d - Error during parsing: tokens: zone %s is turned off at line %d and given a policy at line %d; use one of them (a tokens directive without zones applies to every zone)",
+		c.File(), max(offLine, onLine), zone, offLine, onLine)
 }

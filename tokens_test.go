@@ -351,7 +351,7 @@ func TestParseTokens(t *testing.T) {
         reveal google until 2026-12-31
         pattern ^internal-id=
     }
-    tokens {
+    tokens a.test c.test {
         reveal docusign
     }
 }`)
@@ -370,8 +370,7 @@ func TestParseTokens(t *testing.T) {
 		t.Errorf("a.test exposed: %v", got)
 	}
 	// c.test: everything hidden but Google (until the end of 2026), the
-	// pre-claim vendors, and DocuSign (the zone-less directive, which comes
-	// later, applies too).
+	// pre-claim vendors, and DocuSign (the later directive applies too).
 	if got := cz.Exposed(now); !slices.Equal(got, []string{"azure_asuid", "docusign", "github_pages", "google"}) {
 		t.Errorf("c.test exposed: %v", got)
 	}

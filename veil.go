@@ -29,12 +29,13 @@ type Veil struct {
 	// Next is the next plugin in the chain.
 	Next plugin.Handler
 
-	zones    zoneSet // zones veil guards, longest match wins
-	clients  netSet  // trusted (tagTrusted) and limit exempt (tagExempt) networks
-	transfer action  // what external AXFR/IXFR get: refuse or drop
-	anyUDP   action  // what external ANY over UDP gets
-	anyTCP   action  // what external ANY over TCP (and other stream transports) gets
-	logOnly  bool    // count and log, but change no answer
+	zones    zoneSet  // zones veil guards, longest match wins
+	clients  netSet   // trusted (tagTrusted) and limit exempt (tagExempt) networks
+	everyone everyone // which of those lists take in a whole address family
+	transfer action   // what external AXFR/IXFR get: refuse or drop
+	anyUDP   action   // what external ANY over UDP gets
+	anyTCP   action   // what external ANY over TCP (and other stream transports) gets
+	logOnly  bool     // count and log, but change no answer
 	// untraced is set at start-up when the server block has no trace
 	// plugin, so no request can carry a span and veil skips looking for
 	// one (a context lookup per query).
