@@ -324,7 +324,7 @@ var fuzzSetupTestCorefiles = []string{
 	"veil {\n limit {\n block 48h\n }\n}", "veil {\n limit {\n slip 300\n }\n}", "veil {\n limit {\n table 2\n }\n}",
 	"veil {\n limit {\n table lots\n }\n}", "veil {\n limit {\n exempt\n }\n}", "veil {\n limit {\n exempt 10.0.0.1/8\n }\n}",
 	"veil {\n limit {\n rate 1\n rate 2\n }\n}", "veil {\n limit\n limit\n}", "veil {\n limit {\n rate 100000\n block 24h\n }\n}",
-	"veil a.test b.test c.test {\n tokens b.test off\n tokens c.test {\n hide all\n reveal google until 2026-12-31\n pattern ^internal-id=\n }\n tokens a.test c.test {\n reveal docusign\n }\n}",
+	"veil a.test b.test c.test {\n tokens b.test off\n tokens c.test {\n hide all\n reveal google until 2026-12-31\n pattern ^internal-id=\n }\n tokens {\n reveal docusign\n }\n}",
 	"veil {\n tokens off\n tokens {\n hide all\n }\n}", "veil {\n tokens {\n hide all\n }\n tokens example.org off\n}",
 	"veil {\n tokens example.org. off\n\n tokens Example.ORG\n}",
 	"veil {\n trusted 192.0.2.0/24\n tokens {\n hide all\n pattern .* ^v=\n }\n}",

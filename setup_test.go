@@ -150,7 +150,8 @@ func TestParseErrors(t *testing.T) {
 		{"veil {\n tokens {\n show google\n }\n}", 3, `tokens: unknown option "show"; allowed: hide, reveal, pattern`},
 		{"veil {\n tokens {\n hide all }\n}", 3, `tokens: put each option of the tokens block on a line of its own`},
 		{"veil {\n tokens off\n tokens {\n hide all\n }\n}", 3, `tokens: zone example.org. is turned off at line 2 and given a policy at line 3; use one of them`},
-		{"veil {\n tokens {\n hide all\n }\n tokens example.org off\n}", 5, `tokens: zone example.org. is turned off at line 5 and given a policy at line 2; use one of them`},
+		{"veil {\n tokens off\n tokens example.org {\n hide all\n }\n}", 3, `tokens: zone example.org. is turned off at line 2 and given a policy at line 3; use one of them`},
+		{"veil {\n tokens example.org {\n hide all\n }\n tokens example.org off\n}", 5, `tokens: zone example.org. is turned off at line 5 and given a policy at line 2; use one of them`},
 		{"veil {\n tokens example.org. off\n\n tokens Example.ORG\n}", 4, `tokens: zone example.org. is turned off at line 2 and given a policy at line 4`},
 	}
 	for _, tc := range tests {

@@ -123,7 +123,11 @@ func buildTokenPolicies(c *caddy.Controller, zones []string, settings []*tokenSe
 			}
 		}
 		if off := slices.IndexFunc(mine, func(ts *tokenSettings) bool { return ts.off }); off >= 0 {
-			if on := slices.IndexFunc(mine, func(ts *tokenSettings) bool { return !ts.off }); on >= 0 {
+			// A zone named in "tokens ZONE off" is off even if a zone-less
+			// block gives every zone a policy; any other policy for a zone
+			// that is off contradicts it.
+			explicit := len(mine[off].zones) > 0
+			if on := slices.IndexFunc(mine, func(ts *tokenSettings) bool { return !ts.off && (!explicit || len(ts.zones) > 0) }); on >= 0 {
 				return nil, offAndOn(c, zone, mine[off].line, mine[on].line)
 			}
 			continue
@@ -159,6 +163,6 @@ func buildTokenPolicies(c *caddy.Controller, zones []string, settings []*tokenSe
 // offAndOn reports a zone that one tokens directive turns off and another
 // gives a policy, at the later of the two lines; off would win silently.
 func offAndOn(c *caddy.Controller, zone string, offLine, onLine int) error {
-	return fmt.Errorf("%s:%d - Error during parsing: tokens: zone %s is turned off at line %d and given a policy at line %d; use one of them (a tokens directive without zones applies to every zone)",
+	return fmt.Errorf("%s:%d - Error during parsing: tokens: zone %s is turned off at line %d and given a policy at line %d; use one of them",
 		c.File(), max(offLine, onLine), zone, offLine, onLine)
 }

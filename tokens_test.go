@@ -351,7 +351,7 @@ func TestParseTokens(t *testing.T) {
         reveal google until 2026-12-31
         pattern ^internal-id=
     }
-    tokens a.test c.test {
+    tokens {
         reveal docusign
     }
 }`)
