@@ -59,7 +59,9 @@ func (v *Veil) anyAnswer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 	if _, err := v.next(ctx, cw, req); err != nil || !isReferral(cw.msg) {
 		return hinfoAnswer(r)
 	}
-	m := cw.msg
+	// A copy: the backend, or a plugin between it and veil, may hold on
+	// to the message it wrote.
+	m := cw.msg.Copy()
 	m.Id, m.Question = r.Id, []dns.Question{r.Question[0]}
 	return m
 }
