@@ -15,8 +15,8 @@ type Owner struct {
 	name   string
 	first  string // the first label
 	lower  [headLen]byte
-	n      int  // lower[:n] is the first label in lower case
-	public bool // the name has a label under which TXT stays public
+	n      int         // lower[:n] is the first label in lower case
+	labels publicLabel // the public labels of the name (public.go)
 	set    bool
 }
 
@@ -27,24 +27,21 @@ func (o *Owner) Set(name string) {
 	}
 	o.name, o.first, o.set = name, firstLabel(name), true
 	o.n = len(lowerString(o.lower[:0], o.first))
-	o.public = isPublicOwner(name)
+	o.labels = publicLabels(name)
 }
 
 // ClassifyAt returns what the TXT record with character-strings txt, at
 // the owner o describes, is. Records that must stay public win over every
 // rule; then catalog entries, then the operator's patterns, then the
-// generic shapes.
+// generic shapes. A record is public by its value's shape, at any owner
+// or at the owners where that shape is expected (public.go); an owner
+// label alone never makes it public.
 func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 	var buf [headLen]byte
 	head, delim, changed := normHead(buf[:0], txt, m.tail)
-	if o.public || isPublicValue(head) {
-		return Match{Kind: Public}
-	}
-	first, lfirst := o.first, o.lower[:o.n]
-
 	value := "" // the normal form of the value, built on first need
 	joined := false
-	matchValue := func(re *regexp.Regexp) bool {
+	norm := func() {
 		if !joined {
 			if changed || needsNorm(txt) {
 				value = normalize(txt)
@@ -53,12 +50,42 @@ func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 			}
 			joined = true
 		}
+	}
+	if isPublicValue(head) {
+		return Match{Kind: Public}
+	}
+	if o.labels != 0 {
+		// At a public label, the shapes expected there; in a value not
+		// in normal form (rare: it may allocate), those of its normal
+		// form, closing quote gone.
+		pt := txt
+		var one [1]string
+		if changed || needsNorm(txt) {
+			norm()
+			one[0] = value
+			pt = one[:]
+			var lb [headLen]byte
+			if isPublicValue(lowerString(lb[:0], value)) {
+				return Match{Kind: Public}
+			}
+		}
+		if isPublicAt(o.labels, head, pt) {
+			return Match{Kind: Public}
+		}
+	}
+	first, lfirst := o.first, o.lower[:o.n]
+
+	matchValue := func(re *regexp.Regexp) bool {
+		norm()
 		return re.MatchString(value)
 	}
 	check := func(i int) (Match, bool) {
 		r := &m.rules[i]
 		if r.owner != nil && (!hasPrefix(lfirst, r.ownerPrefix) || !r.owner.MatchString(first)) {
 			return Match{}, false
+		}
+		if r.shape != shapeAny && !hasShape(r.shape, txt) {
+			return Match{}, false // an always-public entry: its label alone is no door
 		}
 		if r.value != nil && (!hasPrefix(head, r.prefix) || !r.prefixOnly && !matchValue(r.value)) {
 			return Match{}, false
@@ -89,7 +116,10 @@ func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 	if found.Rule >= 0 {
 		return found
 	}
-	if genericOwner(lfirst) {
+	// The ACME label has the shape of a generic dedicated label
+	// (_VENDOR-challenge) but is a public one: what is no ACME digest
+	// there is judged by its value.
+	if string(lfirst) != "_acme-challenge" && genericOwner(lfirst) {
 		return Match{Kind: Token, Rule: m.generic, Dedicated: true}
 	}
 	if genericValue(head, delim) || genericDotValue(head) {

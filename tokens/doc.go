@@ -13,7 +13,10 @@
 // its key's '=' dropped, so " MS=ms1", "\"MS=ms1\"" and "MS = ms1" are
 // tokens too. Records that must stay public are recognised
 // first and never classified as tokens: SPF, DMARC, DKIM, MTA-STS, TLS-RPT,
-// BIMI, ACME challenges and AT Protocol handles.
+// BIMI, ACME challenges and AT Protocol handles. A record is public by its
+// value's shape, never by its owner label alone: the label only says where
+// a shape (an ACME digest, a DKIM tag list, an AT Protocol DID) is
+// expected, and a token at such a label is a token (public.go).
 //
 // A Policy is one zone's decision over a Matcher: which tokens external
 // clients do not see (by vendor, by reveal window, by the token's own

@@ -170,6 +170,13 @@ func TestClassifyDoesNotAllocate(t *testing.T) {
 		{"example.org.", "mandrill_verify.qFmG2YBGhKd446rthmMirQ"},
 		{"s1._domainkey.example.org.", "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC"},
 		{"cloudflare-verify.example.org.", "366246018-317404567"},
+		// At the public labels, the shapes expected there and others.
+		{"_acme-challenge.example.org.", "cE3A8qQpEzAIYq-T9DWNdLJ1_YRXamdxcjGTbzrOH5L"},
+		{"_acme-challenge.example.org.", "ca3-1ea20493d982fb10aa4ff7691c548d68"},
+		{"_atproto.example.org.", "did=did:plc:z72i7hdynmk6r22z27h6tvur"},
+		{"sel._domainkey.example.org.", "t=y; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC"},
+		{"asuid.example.org.", "7C9D2E4F6A8B0C1D3E5F7A9B1C3D5E7F9A0B2C4D6E8F0A1B3C5D7E9F1A2B3C4D"},
+		{"_dmarc.example.org.", "hello world"},
 	} {
 		o := ownerOf(c.owner)
 		for parts := 1; parts <= 3; parts++ {

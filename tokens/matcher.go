@@ -33,6 +33,7 @@ type Rule struct {
 	prefix       string         // lower-case literal prefix of value, "" if none
 	prefixOnly   bool           // value is ^prefix and nothing more: no regexp needed
 	ownerPrefix  string         // lower-case literal prefix of owner, "" if none
+	shape        ruleShape      // the value shape of an always-public owner-only entry
 }
 
 // Rule IDs of the rules that are not catalog entries.
@@ -121,7 +122,16 @@ func NewMatcher(entries []Entry, custom []string) (*Matcher, error) {
 		return nil
 	}
 	for _, e := range entries {
-		if err := add(Rule{ID: e.ID, Lifecycle: e.Lifecycle, Origin: FromCatalog}, e.Value, e.Owner); err != nil {
+		r := Rule{ID: e.ID, Lifecycle: e.Lifecycle, Origin: FromCatalog}
+		if e.Lifecycle.AlwaysPublic() && e.Value == "" {
+			// Such an entry is public by its owner label: without a
+			// value shape, any token stored there would be.
+			var ok bool
+			if r.shape, ok = ruleShapes[e.ID]; !ok {
+				return nil, fmt.Errorf("catalog entry %s: always public, with neither a value pattern nor a value shape", e.ID)
+			}
+		}
+		if err := add(r, e.Value, e.Owner); err != nil {
 			return nil, fmt.Errorf("catalog entry %s: %w", e.ID, err)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/veildns/veil/tokens/tokenstest"
 )
 
 // newMatcher returns a matcher for the embedded catalog.
@@ -263,8 +265,13 @@ func FuzzClassify(f *testing.F) {
 		if got.Kind == Token && (got.Rule < 0 || got.Rule >= len(m.Rules())) {
 			t.Fatalf("rule %d out of range", got.Rule)
 		}
-		if got.Kind != Public && (isPublicOwner(owner) || strings.HasPrefix(strings.ToLower(value), "v=spf1 ")) {
+		if got.Kind != Public && (tokenstest.MustStayPublic(owner, []string{value}) || strings.HasPrefix(strings.ToLower(value), "v=spf1 ")) {
 			t.Fatalf("%q TXT %q: kind %d, want public", owner, value, got.Kind)
+		}
+		// A label alone never makes a record public: a token is not
+		// public wherever it stands.
+		if tokenstest.IsToken([]string{value}) && got.Kind == Public {
+			t.Fatalf("%q TXT %q: public, but a token", owner, value)
 		}
 		// Splitting the value into character-strings changes nothing
 		// (but inside an escape: miekg/dns escapes each string on its own).

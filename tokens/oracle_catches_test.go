@@ -25,7 +25,7 @@ func newCatchFixture(t *testing.T) *catchFixture {
 		in:    new(dns.Msg),
 		spf:   newRR(t, `example.org. 300 IN TXT "v=spf1 -all"`),
 		token: newRR(t, `example.org. 300 IN TXT "MS=ms64239401"`),
-		dkim:  newRR(t, `s._DomainKey.example.org. 300 IN TXT "anything"`),
+		dkim:  newRR(t, `s._DomainKey.example.org. 300 IN TXT "t=y; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDDmzRmJRQx"`),
 		ns:    newRR(t, "example.org. 300 IN NS ns1.example.org."),
 		glue:  newRR(t, "ns1.example.org. 300 IN A 192.0.2.53"),
 		soa:   newRR(t, "example.org. 300 IN SOA ns1.example.org. h.example.org. 1 2 3 4 5"),

@@ -78,7 +78,7 @@ var policyCases = []struct {
 		exposed: []string{"atlassian", "azure_asuid", "github_pages", "gitlab_pages", "google"},
 		recs: []policyRec{
 			{"example.org.", googleTXT, jun, false}, {"example.org.", msTXT, jun, true}, {"example.org.", docusignTXT, jun, true},
-			{"_github-pages-challenge-acme.example.org.", "5a7b", jun, false}, {"asuid.example.org.", "B7E4", jun, false},
+			{"_github-pages-challenge-acme.example.org.", "3a64cd63e42a9263bd186598d42dc7", jun, false}, {"asuid.example.org.", "7C9D2E4F6A8B0C1D3E5F7A9B1C3D5E7F", jun, false},
 			{"_github-challenge-acme-org.example.org.", "8b9e", jun, true},
 		},
 	},
@@ -89,7 +89,7 @@ var policyCases = []struct {
 		exposed: []string{"azure_asuid", "docusign", "github_pages"},
 		recs: []policyRec{
 			{"example.org.", googleTXT, jun, true}, {"example.org.", docusignTXT, jun, false}, {"example.org.", internalTXT, jun, true},
-			{"_github-pages-challenge-acme.example.org.", "5a7b", jun, false}, {"asuid.example.org.", "B7E4", jun, false},
+			{"_github-pages-challenge-acme.example.org.", "3a64cd63e42a9263bd186598d42dc7", jun, false}, {"asuid.example.org.", "7C9D2E4F6A8B0C1D3E5F7A9B1C3D5E7F", jun, false},
 		},
 	},
 	{

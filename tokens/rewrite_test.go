@@ -182,7 +182,7 @@ var rewriteCases = []struct {
 	},
 	{
 		name: "nothing hidden", qname: testZone, qtype: dns.TypeTXT,
-		answer: []string{`example.org. 300 IN TXT "v=spf1 -all"`, `_dmarc.example.org. 300 IN TXT "MS=ms1"`, `example.org. 300 IN TXT "google-site-verification=x"`},
+		answer: []string{`example.org. 300 IN TXT "v=spf1 -all"`, `_dmarc.example.org. 300 IN TXT "v=DMARC1; p=none"`, `example.org. 300 IN TXT "google-site-verification=x"`},
 	},
 }
 

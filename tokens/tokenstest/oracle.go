@@ -196,7 +196,11 @@ func SignedTXT(sec []dns.RR, owner string) bool {
 // CheckHidden checks out, the rewrite of in under a policy that hides
 // every token, for TXT records that should have gone: every TXT record of
 // out must be one MayStayPublic allows or one of an RRset signed in its
-// section of in. It returns "" or what is wrong.
+// section of in. MayStayPublic judges by the value's shape, a label alone
+// never keeping a record, and never allows one IsToken calls a token: so
+// a token is hidden wherever it stands, at _acme-challenge or _dmarc under
+// a wildcard too, unless its RRset is signed. It returns "" or what is
+// wrong.
 func CheckHidden(in, out *dns.Msg) string {
 	inSecs := [3][]dns.RR{in.Answer, in.Ns, in.Extra}
 	where := map[dns.RR]int{}

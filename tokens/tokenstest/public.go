@@ -11,42 +11,79 @@ var publicTags = []string{"v=spf1", "v=dmarc1", "v=dkim1", "v=stsv1", "v=tlsrptv
 
 // MustStayPublic is the test's own oracle, written from README.md and the
 // RFCs rather than from package tokens, for the standard records the
-// rewrite (Find and Hide) must never take out: SPF (v=spf1 at any owner),
-// DMARC (v=DMARC1; anything at _dmarc or *._report._dmarc), DKIM (v=DKIM1,
-// values starting k= or p=; anything at *._domainkey), MTA-STS (v=STSv1;
-// anything at _mta-sts), TLS-RPT (v=TLSRPTv1; anything at _smtp._tls), BIMI
-// (v=BIMI1; anything at *._bimi) and ACME DNS-01 challenges (anything at
-// _acme-challenge). Tags and labels compare case-insensitively; a version
-// tag ends the value or is followed by a space or a semicolon. It is
-// deliberately narrower than package tokens' public check (no _atproto, no
-// pre-claim records, no leading blanks): see MayStayPublic.
+// rewrite (Find and Hide) must never take out. A record must stay public
+// because of its value's shape; an owner label alone never makes it (under
+// a wildcard the owner is whatever name a client asks for), it only says
+// where a shape is expected:
+//
+//   - at any owner: the version tags of SPF (v=spf1), DMARC (v=DMARC1),
+//     DKIM (v=DKIM1), MTA-STS (v=STSv1), TLS-RPT (v=TLSRPTv1) and BIMI
+//     (v=BIMI1), ending the value or followed by a space or a semicolon,
+//     and values starting with the DKIM key tags k= or p=;
+//   - at *._domainkey: a DKIM tag list starting with h=, s=, t=, n= or g=
+//     whose first tag value (up to ';') holds no '=' (RFC 6376 section
+//     3.6.1);
+//   - at _acme-challenge (the first label): an ACME DNS-01 digest, 43
+//     characters of base64url (RFC 8555 section 8.4).
+//
+// Tags and labels compare case-insensitively. It is deliberately narrower
+// than package tokens' public check (no _atproto, no pre-claim records, no
+// leading blanks, no label deeper in the name): see MayStayPublic.
 func MustStayPublic(owner string, txt []string) bool {
 	v := strings.ToLower(strings.Join(txt, ""))
-	for _, t := range publicTags {
-		if v == t || strings.HasPrefix(v, t+" ") || strings.HasPrefix(v, t+";") {
-			return true
-		}
-	}
-	if strings.HasPrefix(v, "k=") || strings.HasPrefix(v, "p=") {
+	if publicValue(v, false) {
 		return true
 	}
 	labels := dns.SplitDomainName(strings.ToLower(owner))
-	if len(labels) == 0 {
-		return false
-	}
-	switch labels[0] {
-	case "_dmarc", "_mta-sts", "_acme-challenge":
-		return true
-	}
-	if len(labels) >= 2 && labels[0] == "_smtp" && labels[1] == "_tls" {
+	if len(labels) > 0 && labels[0] == "_acme-challenge" && acmeDigest(v) {
 		return true
 	}
 	for i := 1; i < len(labels); i++ {
-		switch {
-		case labels[i] == "_domainkey", labels[i] == "_bimi":
+		if labels[i] == "_domainkey" && dkimTagList(v) {
 			return true
-		case labels[i] == "_dmarc" && i >= 2 && labels[i-1] == "_report":
+		}
+	}
+	return false
+}
+
+// publicValue reports whether a lower-cased value starts with a public
+// tag; tab lets a tab follow a version tag too.
+func publicValue(v string, tab bool) bool {
+	for _, t := range publicTags {
+		if v == t || strings.HasPrefix(v, t+" ") || strings.HasPrefix(v, t+";") || tab && strings.HasPrefix(v, t+"\t") {
 			return true
+		}
+	}
+	return strings.HasPrefix(v, "k=") || strings.HasPrefix(v, "p=")
+}
+
+// acmeDigest reports whether v is base64url, unpadded, of 32 bytes.
+func acmeDigest(v string) bool {
+	return len(v) == 43 && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == ""
+}
+
+// dkimTagList reports whether a lower-cased v starts with one of the DKIM
+// tags h=, s=, t=, n=, g= and a tag value without '='.
+func dkimTagList(v string) bool {
+	if len(v) < 2 || v[1] != '=' || !strings.ContainsRune("ghnst", rune(v[0])) {
+		return false
+	}
+	first, _, _ := strings.Cut(v[2:], ";")
+	return !strings.Contains(first, "=")
+}
+
+// hexValue reports whether v is at least 16 hexadecimal digits.
+func hexValue(v string) bool {
+	return len(v) >= 16 && strings.Trim(v, "0123456789abcdefABCDEF") == ""
+}
+
+// atprotoDID reports whether a lower-cased v is an AT Protocol handle
+// record: did=did:plc:... or did=did:web:..., the rest of the DID of
+// letters, digits and ".-_:%".
+func atprotoDID(v string) bool {
+	for _, p := range []string{"did=did:plc:", "did=did:web:"} {
+		if rest, ok := strings.CutPrefix(v, p); ok {
+			return rest != "" && strings.Trim(rest, "abcdefghijklmnopqrstuvwxyz0123456789.-_:%") == ""
 		}
 	}
 	return false
@@ -57,41 +94,62 @@ func MustStayPublic(owner string, txt []string) bool {
 // tokens documents it keeps besides (doc.go, catalog.json): public tags
 // after leading blanks or followed by a tab, public tags in the value as a
 // checker reads it (AsRead: escapes resolved, blanks and one opening quote
-// trimmed, blanks around the first '=' or ':' gone), the public labels at any depth
-// of the owner name (split at every dot, escaped or not), AT Protocol
-// handles (_atproto), and the pre-claim records of Azure (asuid) and
-// GitHub Pages (_github-pages-challenge-ORG).
+// trimmed, blanks around the first '=' or ':' gone), the public labels at
+// any depth of the owner name (split at every dot, escaped or not), AT
+// Protocol handles (did=did:plc:... at _atproto), and the pre-claim
+// records of Azure (hexadecimal at asuid) and GitHub Pages (hexadecimal at
+// _github-pages-challenge-ORG). Like MustStayPublic it never keeps a
+// record for its owner label alone, and never one that IsToken says is a
+// token.
 func MayStayPublic(owner string, txt []string) bool {
+	if IsToken(txt) {
+		return false
+	}
 	if MustStayPublic(owner, txt) {
 		return true
 	}
-	v := strings.TrimLeft(strings.ToLower(strings.Join(txt, "")), " \t")
-	for _, t := range publicTags {
-		if v == t || strings.HasPrefix(v, t+" ") || strings.HasPrefix(v, t+";") || strings.HasPrefix(v, t+"\t") {
-			return true
-		}
-	}
-	if strings.HasPrefix(v, "k=") || strings.HasPrefix(v, "p=") {
-		return true
-	}
+	raw := strings.Join(txt, "")
+	v := strings.TrimLeft(strings.ToLower(raw), " \t")
 	r := strings.ToLower(AsRead(txt))
-	for _, t := range publicTags {
-		if r == t || strings.HasPrefix(r, t+" ") || strings.HasPrefix(r, t+";") || strings.HasPrefix(r, t+"\t") {
-			return true
-		}
-	}
-	if strings.HasPrefix(r, "k=") || strings.HasPrefix(r, "p=") {
+	if publicValue(v, true) || publicValue(r, true) {
 		return true
 	}
 	lower := strings.ToLower(owner)
 	for _, labels := range [][]string{dns.SplitDomainName(lower), strings.Split(lower, ".")} {
 		for i, l := range labels {
 			switch {
-			case l == "_dmarc", l == "_mta-sts", l == "_acme-challenge", l == "_atproto", l == "_domainkey", l == "_bimi":
+			case l == "_acme-challenge" && acmeDigest(raw):
 				return true
-			case l == "_tls" && i > 0 && labels[i-1] == "_smtp":
+			case l == "_domainkey" && (dkimTagList(v) || dkimTagList(r)):
 				return true
-			case i == 0 && (l == "asuid" || strings.HasPrefix(l, "_github-pages-challenge-")):
+			case l == "_atproto" && (atprotoDID(v) || atprotoDID(r)):
+				return true
+			case i == 0 && (l == "asuid" || strings.HasPrefix(l, "_github-pages-challenge-")) && hexValue(raw):
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tokenKeys start the values IsToken calls tokens: a few vendors' keys,
+// from their documents, compared case-insensitively. Deliberately a short
+// list of its own, not package tokens' catalog.
+var tokenKeys = []string{
+	"google-site-verification=", "ms=ms", "apple-domain-verification=", "facebook-domain-verification=",
+	"atlassian-domain-verification=", "docusign=",
+}
+
+// IsToken reports whether a TXT value is, by the oracle's own narrow list,
+// a verification token: one of tokenKeys followed by at least one
+// character, at the start of the value or of the value as a checker reads
+// it (AsRead). Such a value is a token wherever it stands, whatever its
+// owner: a policy that hides every token hides it unless its RRset is
+// signed.
+func IsToken(txt []string) bool {
+	for _, v := range []string{strings.ToLower(strings.Join(txt, "")), strings.ToLower(AsRead(txt))} {
+		for _, k := range tokenKeys {
+			if len(v) > len(k) && strings.HasPrefix(v, k) {
 				return true
 			}
 		}
