@@ -59,7 +59,7 @@ func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 		// in normal form (rare: it may allocate), those of its normal
 		// form, closing quote gone.
 		pt := txt
-		var one [1]string
+		var one [1]string // the normal form
 		if changed || needsNorm(txt) {
 			norm()
 			one[0] = value
@@ -75,6 +75,17 @@ func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 	}
 	first, lfirst := o.first, o.lower[:o.n]
 
+	// shapeTxt is the value an always-public entry's shape is checked on:
+	// its normal form if it is not in normal form.
+	var one [1]string
+	shapeTxt := func() []string {
+		if !changed && !needsNorm(txt) {
+			return txt
+		}
+		norm()
+		one[0] = value
+		return one[:]
+	}
 	matchValue := func(re *regexp.Regexp) bool {
 		norm()
 		return re.MatchString(value)
@@ -84,7 +95,7 @@ func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 		if r.owner != nil && (!hasPrefix(lfirst, r.ownerPrefix) || !r.owner.MatchString(first)) {
 			return Match{}, false
 		}
-		if r.shape != shapeAny && !hasShape(r.shape, txt) {
+		if r.shape != shapeAny && !hasShape(r.shape, shapeTxt()) {
 			return Match{}, false // an always-public entry: its label alone is no door
 		}
 		if r.value != nil && (!hasPrefix(head, r.prefix) || !r.prefixOnly && !matchValue(r.value)) {

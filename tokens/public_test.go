@@ -87,6 +87,8 @@ func TestAlwaysPublicEntriesNeedTheirShape(t *testing.T) {
 		{"asuid.dyn.example.org.", "7C9D2E4F6A8B0C1D3E5F7A9B1C3D5E7F9A0B2C4D6E8F0A1B3C5D7E9F1A2B3C4D", true},
 		{"_github-pages-challenge-octocat.dyn.example.org.", "3a64cd63e42a9263bd186598d42dc7", true},
 		{"_acme-challenge.dyn.example.org.", "cE3A8qQpEzAIYq-T9DWNdLJ1_YRXamdxcjGTbzrOH5L", true},
+		{"asuid.dyn.example.org.", `\"7C9D2E4F6A8B0C1D3E5F7A9B1C3D5E7F\"`, true}, // as a checker reads it
+		{"_acme-challenge.dyn.example.org.", " cE3A8qQpEzAIYq-T9DWNdLJ1_YRXamdxcjGTbzrOH5L", true},
 		{"asuid.dyn.example.org.", "MS=ms64239401", false},
 		{"asuid.dyn.example.org.", "frobnicate-domain-verification=8f14e45fceea", false},
 		{"asuid.dyn.example.org.", "not hex at all", false},

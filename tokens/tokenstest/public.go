@@ -110,7 +110,8 @@ func MayStayPublic(owner string, txt []string) bool {
 	}
 	raw := strings.Join(txt, "")
 	v := strings.TrimLeft(strings.ToLower(raw), " \t")
-	r := strings.ToLower(AsRead(txt))
+	read := AsRead(txt)
+	r := strings.ToLower(read)
 	if publicValue(v, true) || publicValue(r, true) {
 		return true
 	}
@@ -118,13 +119,13 @@ func MayStayPublic(owner string, txt []string) bool {
 	for _, labels := range [][]string{dns.SplitDomainName(lower), strings.Split(lower, ".")} {
 		for i, l := range labels {
 			switch {
-			case l == "_acme-challenge" && acmeDigest(raw):
+			case l == "_acme-challenge" && (acmeDigest(raw) || acmeDigest(read)):
 				return true
 			case l == "_domainkey" && (dkimTagList(v) || dkimTagList(r)):
 				return true
 			case l == "_atproto" && (atprotoDID(v) || atprotoDID(r)):
 				return true
-			case i == 0 && (l == "asuid" || strings.HasPrefix(l, "_github-pages-challenge-")) && hexValue(raw):
+			case i == 0 && (l == "asuid" || strings.HasPrefix(l, "_github-pages-challenge-")) && (hexValue(raw) || hexValue(read)):
 				return true
 			}
 		}

@@ -28,7 +28,8 @@ func TestMustStayPublic(t *testing.T) {
 		{"_atproto.example.org.", "did=x", false, false}, {"_atproto.example.org.", "did=did:plc:z72i7hdynmk6r22z27h6tvur", false, true},
 		{"_atproto.example.org.", "did=did:plc:MS=ms1", false, false},
 		{"asuid.example.org.", "x", false, false}, {"asuid.example.org.", "7C9D2E4F6A8B0C1D3E5F7A9B1C3D5E7F", false, true},
-		{"asuid.example.org.", "MS=ms64239401", false, false},
+		{"asuid.example.org.", "MS=ms64239401", false, false}, {"asuid.example.org.", `\"7C9D2E4F6A8B0C1D3E5F7A9B1C3D5E7F\"`, false, true},
+		{"_acme-challenge.example.org.", " cE3A8qQpEzAIYq-T9DWNdLJ1_YRXamdxcjGTbzrOH5L", false, true},
 		{"_github-pages-challenge-o.example.org.", "x", false, false}, {"_github-pages-challenge-o.example.org.", "3a64cd63e42a9263bd186598d42dc7", false, true},
 		{"_github-challenge-o.example.org.", "3a64cd63e42a9263bd186598d42dc7", false, false},
 	} {
