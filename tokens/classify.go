@@ -1,9 +1,6 @@
 package tokens
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
 // Classifying one record: ClassifyAt and the helpers it runs on every TXT
 // record of an answer, written not to allocate.
@@ -37,81 +34,93 @@ func (o *Owner) Set(name string) {
 // or at the owners where that shape is expected (public.go); an owner
 // label alone never makes it public.
 func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
+	// The head (the lower-cased start of the value's normal form) stays
+	// apart from rec: rec may hold strings derived from txt, and escape
+	// analysis, which does not tell fields apart, would then move the
+	// head's buffer to the heap.
 	var buf [headLen]byte
 	head, delim, changed := normHead(buf[:0], txt, m.tail)
-	value := "" // the normal form of the value, built on first need
-	joined := false
-	norm := func() {
-		if !joined {
-			if changed || needsNorm(txt) {
-				value = normalize(txt)
-			} else {
-				value = joinTXT(txt)
-			}
-			joined = true
-		}
-	}
-	if isPublicValue(head) {
+	rec := record{txt: txt, changed: changed}
+	if isPublicValue(head) || o.labels != 0 && rec.publicAt(o, head) {
 		return Match{Kind: Public}
 	}
-	if o.labels != 0 {
-		// At a public label, the shapes expected there; in a value not
-		// in normal form (rare: it may allocate), those of its normal
-		// form, closing quote gone.
-		pt := txt
-		var one [1]string // the normal form
-		if changed || needsNorm(txt) {
-			norm()
-			one[0] = value
-			pt = one[:]
-			var lb [headLen]byte
-			if isPublicValue(lowerString(lb[:0], value)) {
-				return Match{Kind: Public}
-			}
-		}
-		if isPublicAt(o.labels, head, pt) {
-			return Match{Kind: Public}
-		}
+	if mt := m.byRules(o, head, delim, &rec); mt.Rule >= 0 {
+		return mt
 	}
-	first, lfirst := o.first, o.lower[:o.n]
+	// The ACME label has the shape of a generic dedicated label
+	// (_VENDOR-challenge) but is a public one: what is no ACME digest
+	// there is judged by its value.
+	if lfirst := o.lower[:o.n]; string(lfirst) != "_acme-challenge" && genericOwner(lfirst) {
+		return Match{Kind: Token, Rule: m.generic, Dedicated: true}
+	}
+	if genericValue(head, delim) || genericDotValue(head) {
+		return Match{Kind: Token, Rule: m.generic}
+	}
+	return Match{}
+}
 
-	// shapeTxt is the value an always-public entry's shape is checked on:
-	// its normal form if it is not in normal form.
-	var one [1]string
-	shapeTxt := func() []string {
-		if !changed && !needsNorm(txt) {
-			return txt
+// record is one TXT value being classified, with its normal form built
+// once a check needs it. It lives on ClassifyAt's stack.
+type record struct {
+	txt     []string
+	changed bool   // the head showed the value is not in normal form
+	value   string // the normal form, once built
+	built   bool
+	one     [1]string
+}
+
+// normal returns the value's normal form as one string, built on first
+// need: the joined strings when they are in normal form, else the
+// normalizer's output (which may allocate).
+func (rec *record) normal() string {
+	if !rec.built {
+		if rec.changed || needsNorm(rec.txt) {
+			rec.value = normalize(rec.txt)
+		} else {
+			rec.value = joinTXT(rec.txt)
 		}
-		norm()
-		one[0] = value
-		return one[:]
+		rec.built = true
 	}
-	matchValue := func(re *regexp.Regexp) bool {
-		norm()
-		return re.MatchString(value)
+	return rec.value
+}
+
+// inNormalForm reports whether the record's strings are in normal form.
+func (rec *record) inNormalForm() bool { return !rec.changed && !needsNorm(rec.txt) }
+
+// normalTxt returns the value as character-strings in normal form: the
+// record's own when they are, else its normal form as one string.
+func (rec *record) normalTxt() []string {
+	if rec.inNormalForm() {
+		return rec.txt
 	}
-	check := func(i int) (Match, bool) {
-		r := &m.rules[i]
-		if r.owner != nil && (!hasPrefix(lfirst, r.ownerPrefix) || !r.owner.MatchString(first)) {
-			return Match{}, false
+	rec.one[0] = rec.normal()
+	return rec.one[:]
+}
+
+// publicAt reports whether the record has a shape expected at one of the
+// owner's public labels. A value not in normal form (rare: it may
+// allocate) is judged by its normal form, closing quote gone.
+func (rec *record) publicAt(o *Owner, head []byte) bool {
+	if !rec.inNormalForm() {
+		var lb [headLen]byte
+		if isPublicValue(lowerString(lb[:0], rec.normal())) {
+			return true
 		}
-		if r.shape != shapeAny && !hasShape(r.shape, shapeTxt()) {
-			return Match{}, false // an always-public entry: its label alone is no door
-		}
-		if r.value != nil && (!hasPrefix(head, r.prefix) || !r.prefixOnly && !matchValue(r.value)) {
-			return Match{}, false
-		}
-		return Match{Kind: Token, Rule: i, Dedicated: r.value == nil}, true
 	}
-	// The first rule in catalog order wins: an operator pattern or a
-	// shorter prefix must not take a token from its catalog vendor.
+	return isPublicAt(o.labels, head, rec.normalTxt())
+}
+
+// byRules returns the first rule, in catalog order, that claims the
+// record (Rule -1 for none): an operator pattern or a shorter prefix must
+// not take a token from its catalog vendor.
+func (m *Matcher) byRules(o *Owner, head []byte, delim int, rec *record) Match {
 	found := Match{Rule: -1}
 	try := func(i int) {
 		if found.Rule >= 0 && found.Rule < i {
 			return
 		}
-		if mt, ok := check(i); ok {
-			found = mt
+		if m.claims(i, o, head, rec) {
+			found = Match{Kind: Token, Rule: i, Dedicated: m.rules[i].value == nil}
 		}
 	}
 	if delim >= 0 {
@@ -120,23 +129,26 @@ func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 		}
 	}
 	m.byValue.walk(head, try)
-	m.byOwner.walk(lfirst, try)
+	m.byOwner.walk(o.lower[:o.n], try)
 	for _, i := range m.anyFirst {
 		try(i)
 	}
-	if found.Rule >= 0 {
-		return found
+	return found
+}
+
+// claims reports whether rule i matches the record at owner o.
+func (m *Matcher) claims(i int, o *Owner, head []byte, rec *record) bool {
+	r := &m.rules[i]
+	if r.owner != nil && (!hasPrefix(o.lower[:o.n], r.ownerPrefix) || !r.owner.MatchString(o.first)) {
+		return false
 	}
-	// The ACME label has the shape of a generic dedicated label
-	// (_VENDOR-challenge) but is a public one: what is no ACME digest
-	// there is judged by its value.
-	if string(lfirst) != "_acme-challenge" && genericOwner(lfirst) {
-		return Match{Kind: Token, Rule: m.generic, Dedicated: true}
+	if r.shape != shapeAny && !hasShape(r.shape, rec.normalTxt()) {
+		return false // an always-public entry: its label alone is no door
 	}
-	if genericValue(head, delim) || genericDotValue(head) {
-		return Match{Kind: Token, Rule: m.generic}
+	if r.value != nil && (!hasPrefix(head, r.prefix) || !r.prefixOnly && !r.value.MatchString(rec.normal())) {
+		return false
 	}
-	return Match{}
+	return true
 }
 
 // hasPrefix is bytes.HasPrefix for a string prefix, without a conversion
