@@ -208,7 +208,7 @@ func sameConfig(a, b *Veil) string {
 		return "transfer, any or log-only differ"
 	case (a.limit == nil) != (b.limit == nil):
 		return "limit on once, off once"
-	case a.limit != nil && (a.limit.cfg != b.limit.cfg || a.limit.slip != b.limit.slip):
+	case a.limit != nil && a.limit.cfg != b.limit.cfg:
 		return fmt.Sprintf("limit %+v and %+v", a.limit.cfg, b.limit.cfg)
 	}
 	for i, za := range a.zones {

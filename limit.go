@@ -1,8 +1,6 @@
 package veil
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"net/netip"
 	"sync"
 	"time"
@@ -21,53 +19,7 @@ import (
 // limitSettings is the parsed "limit" block, shared by the block's zones
 // (each has its own table).
 type limitSettings struct {
-	cfg  ratelimit.Config
-	slip uint64 // over UDP, about 1 in slip blocked queries gets TC=1; 0 never
-	// slipKey keys the hash that picks the queries that slip, drawn at
-	// start-up so no client can tell or steer which of its queries do.
-	slipKey [2]uint64
-}
-
-// slips reports whether a blocked UDP query gets an empty TC=1 answer: when
-// a keyed hash of the client, the message ID, the question name (ASCII case
-// folded) and type is 0 modulo slip. The choice depends on that query alone,
-// never on other clients' traffic, so a victim whose prefix a scanner
-// floods still gets about 1 in slip truncated answers, and a spoofer who
-// cannot see the key cannot predict which of the victim's queries slip.
-func (ls *limitSettings) slips(client netip.Addr, id uint16, q *dns.Question) bool {
-	switch ls.slip {
-	case 0:
-		return false
-	case 1:
-		return true
-	}
-	a := client.As16()
-	k0, k1 := ls.slipKey[0], ls.slipKey[1]
-	h := slipMix(k0^binary.BigEndian.Uint64(a[:8]), k1^binary.BigEndian.Uint64(a[8:]))
-	h = slipMix(h^uint64(id)<<16^uint64(q.Qtype), k0)
-	var word uint64
-	for i := 0; i < len(q.Name); i++ {
-		c := q.Name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		word = word<<8 | uint64(c)
-		if i%8 == 7 {
-			h, word = slipMix(h^word, k1), 0
-		}
-	}
-	h = slipMix(h^word, k1^uint64(len(q.Name)))
-	return h%ls.slip == 0
-}
-
-// slipMix mixes two words into one: the multiply-mix of ratelimit's table
-// hash.
-func slipMix(a, b uint64) uint64 {
-	hi, lo := bits.Mul64(a^0x9e3779b97f4a7c15, b^0xbf58476d1ce4e5b9)
-	h := hi ^ lo
-	h ^= h >> 31
-	h *= 0x94d049bb133111eb
-	return h ^ h>>29
+	cfg ratelimit.Config
 }
 
 // limitedActions are the actions a query from a blocked prefix gets, with
@@ -110,9 +62,10 @@ func (v *Veil) gate(vd verdict, client netip.Addr, r *dns.Msg) verdict {
 	if !stream {
 		// Over UDP: no answer, but about 1 in slip queries an empty
 		// TC=1 answer, so a real client whose address was spoofed
-		// retries over TCP, where its own counters judge it.
+		// retries over TCP, where its own counters judge it
+		// (ratelimit's Slips).
 		act = actDrop
-		if v.limit.slips(client, r.Id, &r.Question[0]) {
+		if q := &r.Question[0]; lim.Slips(client, r.Id, q.Qtype, q.Name) {
 			act = actSlip
 		}
 	}

@@ -1,8 +1,6 @@
 package veil
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -16,7 +14,6 @@ import (
 
 const (
 	allowedLimitOptions = "rate, burst, ratio, block, slip, table, exempt"
-	defaultSlip         = 2
 )
 
 // parseLimit parses "limit" and its optional block:
@@ -34,7 +31,7 @@ func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt [
 	if len(args) != 0 {
 		return nil, nil, c.Errf("limit: takes no arguments, got %q; put its settings in a block: limit { rate 20 }", strings.Join(args, " "))
 	}
-	ls = &limitSettings{cfg: ratelimit.DefaultConfig(), slip: defaultSlip, slipKey: newSlipKey()}
+	ls = &limitSettings{cfg: ratelimit.DefaultConfig()}
 	seen := map[string]bool{}
 	lines := map[string]int{} // the Corefile line of each option, for Validate's errors
 	err = eachBlockOption(c, "limit", func(opt string, args []string) error {
@@ -59,15 +56,6 @@ func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt [
 	return ls, exempt, nil
 }
 
-// newSlipKey draws the random key of limitSettings.slips.
-func newSlipKey() [2]uint64 {
-	var b [16]byte
-	// crypto/rand.Read never returns an error: it crashes the program
-	// rather than return fewer random bytes (Go 1.24).
-	_, _ = rand.Read(b[:])
-	return [2]uint64{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}
-}
-
 // parseLimitOption parses one option of the limit block but exempt.
 func parseLimitOption(c *caddy.Controller, ls *limitSettings, opt string, args []string) error {
 	var err error
@@ -88,7 +76,7 @@ func parseLimitOption(c *caddy.Controller, ls *limitSettings, opt string, args [
 		if len(args) != 1 || err != nil {
 			return c.Errf("limit: slip: got %q; allowed: a whole number from 0 (never) to 255, such as 2 (about 1 in 2 blocked UDP queries gets a truncated answer)", strings.Join(args, " "))
 		}
-		ls.slip = n
+		ls.cfg.Slip = int(n)
 	case "table":
 		var n uint64
 		if len(args) == 1 {

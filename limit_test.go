@@ -139,14 +139,14 @@ func TestLimitSlipAndTCP(t *testing.T) {
 	ask(t, v, scanner, false, "a.example.org.")
 	ask(t, v, scanner, false, "b.example.org.") // trips the UDP budget
 	// Each blocked query slips or is dropped as its own hash says
-	// (limit_slip_test.go tests the share).
+	// (ratelimit/slip_test.go tests the share).
 	for i := range 10 {
 		r := query(fmt.Sprintf("www%d.example.org.", i), dns.TypeA, true)
 		w := newTestWriter(t, scanner, false)
 		if _, err := v.ServeDNS(context.Background(), w, r); err != nil {
 			t.Fatal(err)
 		}
-		slip := v.limit.slips(netip.MustParseAddr("198.51.100.9"), r.Id, &r.Question[0])
+		slip := v.zones[0].limiter.Slips(netip.MustParseAddr("198.51.100.9"), r.Id, dns.TypeA, r.Question[0].Name)
 		switch {
 		case len(w.msgs) == 0 && !slip:
 		case len(w.msgs) == 1 && slip && w.msgs[0].Truncated && len(w.msgs[0].Answer)+len(w.msgs[0].Ns) == 0 && w.msgs[0].Rcode == dns.RcodeSuccess:

@@ -25,6 +25,9 @@ type Config struct {
 	// Slots is the size of the table; it is rounded up to a power of two
 	// times four. Each slot costs SlotBytes.
 	Slots int
+	// Slip is how often a blocked query over UDP gets an empty truncated
+	// answer rather than none: about 1 in Slip (Limiter.Slips); 0 never.
+	Slip int
 }
 
 // SlotBytes is the memory cost of one table slot.
@@ -41,6 +44,7 @@ func DefaultConfig() Config {
 		Window:   30 * time.Second,
 		Block:    120 * time.Second,
 		Slots:    1 << 18,
+		Slip:     2,
 	}
 }
 
@@ -71,6 +75,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("block %v out of range [1s, 24h]", c.Block)
 	case c.Slots < 4 || c.Slots > maxSlots:
 		return fmt.Errorf("table %d slots out of range [4, %d]", c.Slots, maxSlots)
+	case c.Slip < 0 || c.Slip > 255:
+		return fmt.Errorf("slip %d out of range [0, 255]", c.Slip)
 	}
 	// The widest tier's blocked level must fit the level field.
 	widest := tierMultiplier[len(tierMultiplier)-1]
