@@ -48,6 +48,7 @@ const (
 	doFilter                           // act watch: hide verification tokens in the answer
 	suspect                            // a TCP client whose UDP traffic is blocked (limit.go)
 	limited                            // the limiter's answer: a refusal says EDE 15 (Blocked)
+	doAbsent                           // act watch: the name exists only for hidden tokens (absent.go)
 )
 
 // has reports whether every flag of f is set.
@@ -75,7 +76,7 @@ func (v *Veil) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	case actPass:
 	case actWatch:
 		ww = v.watch(ctx, w, r, vd, client)
-		w = ww
+		w, r = ww, ww.sent
 	default:
 		return v.answer(ctx, w, r, vd)
 	}
@@ -135,8 +136,13 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 	if z.limiter != nil && known && tags&tagExempt == 0 {
 		vd.flags |= doLimit
 	}
-	if z.tokens != nil && (q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY) {
-		vd.flags |= doFilter
+	if z.tokens != nil {
+		if q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY {
+			vd.flags |= doFilter
+		}
+		if !v.logOnly && z.hiddenName(q.Name) {
+			vd.flags |= doFilter | doAbsent
+		}
 	}
 	if vd.flags&(doLimit|doFilter) == 0 {
 		return verdict{}

@@ -84,6 +84,7 @@ type zoneCounters struct {
 	limited      [numActions]prometheus.Counter // by the limiter's action; nil: the limiter is off
 	collisions   prometheus.Counter             // nil: the limiter is off
 	tokensSigned prometheus.Counter
+	tokensAbsent prometheus.Counter
 	// tokensHidden holds a TokensHiddenCount series per rule of the zone's
 	// token policy and mode (enforce, log_only), made on first use so
 	// /metrics lists only vendors that were seen.
@@ -199,6 +200,7 @@ func (v *Veil) newCounters(z *zone, server, view string) *zoneCounters {
 		v.limitCounters(zc, z.name)
 	}
 	zc.tokensSigned = TokensSignedCount.WithLabelValues(server, z.name, view)
+	zc.tokensAbsent = TokensAbsentCount.WithLabelValues(server, z.name, view)
 	if z.tokens != nil {
 		zc.tokensHidden = make([]atomic.Pointer[prometheus.Counter], 2*len(z.tokens.Matcher().Rules()))
 	}

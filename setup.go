@@ -36,6 +36,7 @@ func setup(c *caddy.Controller) error {
 		if v.limit != nil {
 			startClock()
 		}
+		v.startAbsence(cfg.Handlers())
 		v.logExposedTokens()
 		v.everyone.warn(v.zones)
 		gauges.add(v)
@@ -43,6 +44,7 @@ func setup(c *caddy.Controller) error {
 	})
 	c.OnShutdown(func() error {
 		gauges.remove(v)
+		v.stopAbsence()
 		if v.limit != nil {
 			stopClock()
 		}
@@ -63,7 +65,7 @@ const (
 // parse reads one veil directive of a server block into a Veil. Every error
 // names the Corefile line (through c.Errf), the option and what is allowed.
 func parse(c *caddy.Controller) (*Veil, error) {
-	v := &Veil{transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO, logs: newSampledLog(), wallClock: time.Now}
+	v := &Veil{transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO, logs: newSampledLog(), twins: newTwins(), wallClock: time.Now}
 	var (
 		names           []string
 		trusted, exempt []netip.Prefix

@@ -1,7 +1,6 @@
 package veil
 
 import (
-	"context"
 	"net/netip"
 
 	"github.com/miekg/dns"
@@ -45,51 +44,7 @@ func (ww *watcher) hideTokens(m *dns.Msg, found []tokens.Found) *dns.Msg {
 	if v.logOnly {
 		return m
 	}
-	return z.tokens.Hide(m, ww.req.Question[0], found, z.name, ww.zoneSOA)
-}
-
-// zoneSOA asks the next plugin for the SOA of the zone at apex, the record
-// the backend puts in the authority section of its own negative answers.
-func (ww *watcher) zoneSOA(apex string) dns.RR {
-	req := new(dns.Msg)
-	req.SetQuestion(apex, dns.TypeSOA)
-	cw := &captureWriter{ResponseWriter: ww.ResponseWriter}
-	ctx := ww.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if _, err := ww.v.next(ctx, cw, req); err != nil || cw.msg == nil {
-		return nil
-	}
-	for _, rr := range cw.msg.Answer {
-		if rr.Header().Rrtype == dns.TypeSOA {
-			return rr
-		}
-	}
-	return nil
-}
-
-// captureWriter keeps the response of an internal query instead of sending
-// it.
-type captureWriter struct {
-	dns.ResponseWriter
-	msg *dns.Msg
-}
-
-// WriteMsg implements dns.ResponseWriter.
-func (cw *captureWriter) WriteMsg(m *dns.Msg) error {
-	cw.msg = m
-	return nil
-}
-
-// Write implements dns.ResponseWriter.
-func (cw *captureWriter) Write(b []byte) (int, error) {
-	m := new(dns.Msg)
-	if err := m.Unpack(b); err != nil {
-		return 0, err
-	}
-	cw.msg = m
-	return len(b), nil
+	return z.tokens.Hide(m, ww.req.Question[0], found, ww.nodata)
 }
 
 // tokenEvent logs verification tokens hidden from an answer, sampled.

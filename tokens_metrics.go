@@ -23,6 +23,13 @@ var (
 	TokensSignedCount = newCounterVec("tokens_signed_unfiltered_total",
 		"Counter of answers whose signed TXT RRsets kept tokens the policy hides, so DNSSEC validation still succeeds.",
 		"server", "zone", "view")
+
+	// TokensAbsentCount counts queries from external clients for a name
+	// that exists only for hidden tokens (or below one), answered as the
+	// zone without those tokens answers (absent.go).
+	TokensAbsentCount = newCounterVec("tokens_absent_answers_total",
+		"Counter of queries from external clients for names that exist only for hidden verification tokens, answered as if the names did not exist.",
+		"server", "zone", "view")
 )
 
 // exposedDesc is the token filter's gauge, computed at scrape time

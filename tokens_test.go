@@ -55,6 +55,8 @@ func newTokensVeil(t testing.TB, lines string, next plugin.Handler) *Veil {
 		t.Fatalf("parse(%q): %v", lines, err)
 	}
 	v.Next = next
+	v.startAbsence([]plugin.Handler{next})
+	t.Cleanup(v.stopAbsence)
 	return v
 }
 

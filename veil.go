@@ -41,8 +41,10 @@ type Veil struct {
 	// one (a context lookup per query).
 	untraced bool
 
-	logs  *sampledLog    // at most one log line per reason per period
-	limit *limitSettings // nil: the enumeration limiter is off
+	logs   *sampledLog    // at most one log line per reason per period
+	twins  twins          // how hidden names are answered (absent.go)
+	loader *absenceLoader // keeps the zones' tokens.Absence current
+	limit  *limitSettings // nil: the enumeration limiter is off
 	// wallClock is the time token dates (reveal windows, expiry=) are
 	// judged by: time.Now.
 	wallClock func() time.Time

@@ -34,6 +34,11 @@ type watcher struct {
 
 	filter bool // hide verification tokens
 
+	// The request veil sends on: req, or for a hidden name (absent.go)
+	// the same request for the twin.
+	sent *dns.Msg
+	twin string
+
 	// The limiter's: the client probed into the zone's table, and the time.
 	limit bool
 	probe ratelimit.Probe
@@ -47,6 +52,10 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 	ww := watcherPool.Get().(*watcher)
 	ww.ResponseWriter, ww.v, ww.zone, ww.counters, ww.client = w, v, vd.zone, vd.counters, client
 	ww.ctx, ww.req, ww.filter, ww.limit = ctx, r, vd.has(doFilter), vd.has(doLimit)
+	ww.sent, ww.twin = r, ""
+	if vd.has(doAbsent) {
+		ww.toTwin()
+	}
 	if ww.limit {
 		ww.probeClient(vd)
 	}
@@ -55,6 +64,9 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 
 // WriteMsg filters and charges the answer, then writes it.
 func (ww *watcher) WriteMsg(m *dns.Msg) error {
+	if ww.twin != "" {
+		m = ww.asAnswer(m)
+	}
 	if ww.filter {
 		m = ww.filterTokens(m)
 	}
@@ -85,6 +97,6 @@ func (ww *watcher) Write(b []byte) (int, error) {
 // the server; after a reload the pool lets go of them within two garbage
 // collections. release is small enough to inline.
 func (ww *watcher) release() {
-	ww.ResponseWriter, ww.ctx, ww.req = nil, nil, nil
+	ww.ResponseWriter, ww.ctx, ww.req, ww.sent = nil, nil, nil, nil
 	watcherPool.Put(ww)
 }

@@ -16,6 +16,7 @@ type zone struct {
 	limiter  *ratelimit.Limiter // nil: the limiter is off
 	trips    *tripRing          // recent trips, for the blocked-prefixes gauge
 	tokens   *tokens.Policy     // nil: tokens are not filtered
+	absent   absence            // names that exist only for hidden tokens (absent.go)
 	counters counterCache       // per (server, view)
 }
 

@@ -17,10 +17,6 @@ type Found struct {
 	// Rule is the matcher rule that recognised the token, an index into
 	// the policy's Matcher().Rules().
 	Rule int
-	// Dedicated is set when the owner name exists for the token alone: its
-	// label names the vendor (_github-challenge-org) or starts with an
-	// underscore (RFC 8552), where nobody names a host.
-	Dedicated bool
 }
 
 // Find appends to found the TXT records of m, in every section, that the
@@ -60,10 +56,7 @@ func (p *Policy) Find(m *dns.Msg, now time.Time, found []Found) (out []Found, si
 				signed = true
 				continue
 			}
-			// A token at an underscore label (RFC 8552) is as dedicated as
-			// one recognised by its label: nobody names a host that way.
-			dedicated := mt.Dedicated || strings.HasPrefix(txt.Hdr.Name, "_")
-			found = append(found, Found{RR: rr, Section: si, Pos: pos, Rule: mt.Rule, Dedicated: dedicated})
+			found = append(found, Found{RR: rr, Section: si, Pos: pos, Rule: mt.Rule})
 		}
 	}
 	return found, signed
@@ -71,22 +64,20 @@ func (p *Policy) Find(m *dns.Msg, now time.Time, found []Found) (out []Found, si
 
 // Hide returns m without the records Find found in it, the response an
 // external client gets for question q. When that leaves q without an
-// answer, the response takes the shape the backend gives a name without
-// the record: NXDOMAIN if every record the answer held at the name (the
-// end of the CNAME chain from q's name) was a dedicated token
-// (Found.Dedicated), since the name exists for its tokens alone, else
-// NODATA (m's response code); its authority section holds the zone's SOA
-// alone (nothing if soa returns nil), its additional section the OPT
-// record alone. soa is asked for the SOA at the zone apex: the owner of
-// the first NS or SOA record of m's authority section (the file plugin
-// adds the NS records to positive answers), or zone.
+// answer, the name still holds other records (a name that holds nothing
+// but hidden records is an Absence's to answer), so the response is the
+// zone's NODATA: the one negative returns, the answer the rest of the
+// chain gives for a type the name does not hold, under q. If negative
+// returns nil, Hide makes a NODATA of its own: m's answer without the
+// records, no authority records, and only the OPT record of the
+// additional section.
 //
 // m is never modified: the result is a new message that shares m's
 // records (which it does not modify either), so m may be held in a cache.
 // Hide is not inlined, for the reason Find gives.
 //
 //go:noinline
-func (p *Policy) Hide(m *dns.Msg, q dns.Question, found []Found, zone string, soa func(apex string) dns.RR) *dns.Msg {
+func (p *Policy) Hide(m *dns.Msg, q dns.Question, found []Found, negative func() *dns.Msg) *dns.Msg {
 	out := new(dns.Msg)
 	*out = *m
 	out.Answer = withoutHidden(m.Answer, 0, found)
@@ -96,16 +87,11 @@ func (p *Policy) Hide(m *dns.Msg, q dns.Question, found []Found, zone string, so
 	if !answers(m.Answer, target, q.Qtype) || answers(out.Answer, target, q.Qtype) {
 		return out
 	}
-	// The question has lost its answer: shape the response as the backend
-	// shapes one for a name without the record.
-	if dedicatedOnly(m.Answer, target, found) {
-		out.Rcode = dns.RcodeNameError
+	if n := negative(); n != nil {
+		return n
 	}
 	// New slices: a section of out may still share its array with m.
 	out.Ns = nil
-	if rr := soa(apex(m, zone)); rr != nil {
-		out.Ns = []dns.RR{rr}
-	}
 	var extra []dns.RR
 	for _, rr := range out.Extra {
 		if rr.Header().Rrtype == dns.TypeOPT {
@@ -114,17 +100,6 @@ func (p *Policy) Hide(m *dns.Msg, q dns.Question, found []Found, zone string, so
 	}
 	out.Extra = extra
 	return out
-}
-
-// apex returns the zone apex m's answer comes from: the owner of the first
-// NS or SOA record of its authority section, or zone.
-func apex(m *dns.Msg, zone string) string {
-	for _, rr := range m.Ns {
-		if t := rr.Header().Rrtype; t == dns.TypeNS || t == dns.TypeSOA {
-			return rr.Header().Name
-		}
-	}
-	return zone
 }
 
 // hasTXT reports whether any section of m holds a TXT record.
@@ -214,28 +189,4 @@ func answers(answer []dns.RR, target string, qtype uint16) bool {
 		}
 	}
 	return false
-}
-
-// dedicatedOnly reports whether every record the answer held at target was
-// a hidden token recognised by its owner label alone: the name exists for
-// nothing but the token, so without it the name does not exist.
-func dedicatedOnly(answer []dns.RR, target string, found []Found) bool {
-	seen := false
-	for _, rr := range answer {
-		if !strings.EqualFold(rr.Header().Name, target) || rr.Header().Rrtype == dns.TypeCNAME {
-			continue
-		}
-		ok := false
-		for _, h := range found {
-			if h.RR == rr {
-				ok = h.Dedicated
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-		seen = true
-	}
-	return seen
 }

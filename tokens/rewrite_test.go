@@ -53,16 +53,31 @@ func testPolicy(t testing.TB) *Policy {
 	return NewPolicy(newMatcher(t))
 }
 
-// soaFor returns a soa callback that serves testSOA at testZone and
-// records the apexes it is asked for.
-func soaFor(t testing.TB, asked *[]string) func(apex string) dns.RR {
-	soa := newRR(t, testSOA)
-	return func(apex string) dns.RR {
-		*asked = append(*asked, apex)
-		if apex == testZone {
-			return soa
+// negativeFor returns a negative callback for Hide's rewrite of m that
+// answers as the rest of a chain answers a type the name does not hold:
+// m's header and question, its answer without the TXT records (in a
+// well-formed answer, the CNAME chain), testSOA alone in the authority
+// section and m's OPT record; it counts its calls.
+func negativeFor(t testing.TB, m *dns.Msg, calls *int) func() *dns.Msg {
+	return negativeWith(m, newRR(t, testSOA), calls)
+}
+
+// negativeWith is negativeFor with the SOA soa.
+func negativeWith(m *dns.Msg, soa dns.RR, calls *int) func() *dns.Msg {
+	return func() *dns.Msg {
+		*calls++
+		n := new(dns.Msg)
+		n.MsgHdr, n.Question = m.MsgHdr, m.Question
+		for _, rr := range m.Answer {
+			if rr.Header().Rrtype != dns.TypeTXT {
+				n.Answer = append(n.Answer, rr)
+			}
 		}
-		return nil
+		n.Ns = []dns.RR{soa}
+		if opt := m.IsEdns0(); opt != nil {
+			n.Extra = []dns.RR{opt}
+		}
+		return n
 	}
 }
 
@@ -78,9 +93,8 @@ var rewriteCases = []struct {
 	wantSigned          bool
 	wantAnswer, wantNs  []string // nil: m's section, less the found records
 	wantExtra           []string
-	wantRcode           int
-	wantApex            string // the apex soa is asked for, "" if not asked
-	wantSection, wantAt []int  // of the found records, if set
+	wantNegative        bool  // the question loses its answer: the chain's NODATA
+	wantSection, wantAt []int // of the found records, if set
 }{
 	{
 		name: "apex: tokens hidden, SPF, re-checked vendor and text stay", qname: testZone, qtype: dns.TypeTXT,
@@ -101,18 +115,18 @@ var rewriteCases = []struct {
 		},
 	},
 	{
-		name: "dedicated label: NXDOMAIN", qname: "_github-challenge-acme-org.example.org.", qtype: dns.TypeTXT,
+		name: "dedicated label: the chain's NODATA", qname: "_github-challenge-acme-org.example.org.", qtype: dns.TypeTXT,
 		answer:    []string{`_github-challenge-acme-org.example.org. 300 IN TXT "8b9ea5d1e0"`},
 		ns:        []string{"example.org. 300 IN NS ns1.example.org."},
 		extra:     []string{"ns1.example.org. 300 IN A 192.0.2.53"},
 		wantFound: []string{"github"}, wantAnswer: []string{}, wantNs: []string{testSOA}, wantExtra: []string{"OPT"},
-		wantRcode: dns.RcodeNameError, wantApex: testZone,
+		wantNegative: true,
 	},
 	{
-		name: "underscore label, generic owner: NXDOMAIN without NS, apex is the zone", qname: "_newvendor-challenge.example.org.", qtype: dns.TypeTXT,
+		name: "underscore label, generic owner: the chain's NODATA", qname: "_newvendor-challenge.example.org.", qtype: dns.TypeTXT,
 		answer:    []string{`_newvendor-challenge.example.org. 300 IN TXT "c0ffee1234"`},
 		wantFound: []string{GenericID}, wantAnswer: []string{}, wantNs: []string{testSOA}, wantExtra: []string{"OPT"},
-		wantRcode: dns.RcodeNameError, wantApex: testZone,
+		wantNegative: true,
 	},
 	{
 		name: "token at a host: NODATA", qname: "www.example.org.", qtype: dns.TypeTXT,
@@ -120,7 +134,7 @@ var rewriteCases = []struct {
 		ns:        []string{"example.org. 300 IN NS ns1.example.org."},
 		extra:     []string{"ns1.example.org. 300 IN A 192.0.2.53"},
 		wantFound: []string{"zoho"}, wantAnswer: []string{}, wantNs: []string{testSOA}, wantExtra: []string{"OPT"},
-		wantRcode: dns.RcodeSuccess, wantApex: testZone,
+		wantNegative: true,
 	},
 	{
 		name: "dedicated token sharing its RRset with another token: NODATA", qname: "widget-domain-verification.example.org.", qtype: dns.TypeTXT,
@@ -129,24 +143,24 @@ var rewriteCases = []struct {
 			`widget-domain-verification.example.org. 300 IN TXT "MS=ms1"`,
 		},
 		wantFound: []string{GenericID, "microsoft"}, wantAnswer: []string{}, wantNs: []string{testSOA}, wantExtra: []string{"OPT"},
-		wantRcode: dns.RcodeSuccess, wantApex: testZone,
+		wantNegative: true,
 	},
 	{
-		name: "apex from the authority section's SOA; no SOA served", qname: "www.sub.example.org.", qtype: dns.TypeTXT,
+		name: "SOA of another zone in the authority section: the chain's NODATA", qname: "www.sub.example.org.", qtype: dns.TypeTXT,
 		answer:    []string{`www.sub.example.org. 300 IN TXT "MS=ms1"`},
 		ns:        []string{"sub.example.org. 300 IN SOA ns1.sub.example.org. h.sub.example.org. 1 2 3 4 5"},
-		wantFound: []string{"microsoft"}, wantAnswer: []string{}, wantNs: []string{}, wantExtra: []string{"OPT"},
-		wantRcode: dns.RcodeSuccess, wantApex: "sub.example.org.",
+		wantFound: []string{"microsoft"}, wantAnswer: []string{}, wantNs: []string{testSOA}, wantExtra: []string{"OPT"},
+		wantNegative: true,
 	},
 	{
-		name: "CNAME chain to a dedicated label: NXDOMAIN, the CNAME stays", qname: "alias.example.org.", qtype: dns.TypeTXT,
+		name: "CNAME chain to a dedicated label: the chain's NODATA, the CNAME stays", qname: "alias.example.org.", qtype: dns.TypeTXT,
 		answer: []string{
 			"alias.example.org. 300 IN CNAME _github-challenge-acme-org.example.org.",
 			`_github-challenge-acme-org.example.org. 300 IN TXT "8b9ea5d1e0"`,
 		},
 		wantFound:  []string{"github"},
 		wantAnswer: []string{"alias.example.org.\t300\tIN\tCNAME\t_github-challenge-acme-org.example.org."},
-		wantNs:     []string{testSOA}, wantExtra: []string{"OPT"}, wantRcode: dns.RcodeNameError, wantApex: testZone,
+		wantNs:     []string{testSOA}, wantExtra: []string{"OPT"}, wantNegative: true,
 	},
 	{
 		name: "ANY: the address stays, no reshaping", qname: "www.example.org.", qtype: dns.TypeANY,
@@ -158,7 +172,7 @@ var rewriteCases = []struct {
 		name: "ANY with nothing but a token: NODATA", qname: "www.example.org.", qtype: dns.TypeANY,
 		answer:    []string{`www.example.org. 300 IN TXT "MS=ms1"`},
 		wantFound: []string{"microsoft"}, wantAnswer: []string{}, wantNs: []string{testSOA}, wantExtra: []string{"OPT"},
-		wantApex: testZone,
+		wantNegative: true,
 	},
 	{
 		name: "signed RRset left whole and reported", qname: "www.example.org.", qtype: dns.TypeTXT,
@@ -216,16 +230,16 @@ func TestRewrite(t *testing.T) {
 			if len(found) == 0 {
 				return
 			}
-			var asked []string
-			out := p.Hide(m, m.Question[0], found, testZone, soaFor(t, &asked))
+			calls := 0
+			out := p.Hide(m, m.Question[0], found, negativeFor(t, m, &calls))
 			checkSection(t, "answer", out.Answer, c.wantAnswer, m.Answer, 0, found)
 			checkSection(t, "authority", out.Ns, c.wantNs, m.Ns, 1, found)
 			checkSection(t, "additional", out.Extra, c.wantExtra, m.Extra, 2, found)
-			if out.Rcode != c.wantRcode {
-				t.Errorf("rcode %s, want %s", dns.RcodeToString[out.Rcode], dns.RcodeToString[c.wantRcode])
+			if out.Rcode != m.Rcode {
+				t.Errorf("rcode %s, want the chain's %s", dns.RcodeToString[out.Rcode], dns.RcodeToString[m.Rcode])
 			}
-			if want := []string{c.wantApex}; (c.wantApex == "" && len(asked) != 0) || (c.wantApex != "" && !slices.Equal(asked, want)) {
-				t.Errorf("soa asked for %q, want %q", asked, c.wantApex)
+			if want := map[bool]int{true: 1}[c.wantNegative]; calls != want {
+				t.Errorf("negative called %d times, want %d", calls, want)
 			}
 			if out.Id != m.Id || out.Question[0] != m.Question[0] || !out.Authoritative {
 				t.Errorf("header changed:\n%s", out)
@@ -237,6 +251,24 @@ func TestRewrite(t *testing.T) {
 				t.Errorf("the output still hides %d records", len(again))
 			}
 		})
+	}
+}
+
+// Without the chain's NODATA (negative returns nil), a question that lost
+// its answer gets a NODATA of Hide's own: no answer, no authority, the OPT
+// record alone in the additional section, the backend's rcode.
+func TestHideWithoutNegative(t *testing.T) {
+	p := testPolicy(t)
+	m := new(dns.Msg)
+	m.SetQuestion("www.example.org.", dns.TypeTXT)
+	m.Answer = newRRs(t, []string{`www.example.org. 300 IN TXT "MS=ms1"`})
+	m.Ns = newRRs(t, []string{"example.org. 300 IN NS ns1.example.org."})
+	m.Extra = newRRs(t, []string{"ns1.example.org. 300 IN A 192.0.2.53"})
+	m.SetEdns0(1232, false)
+	found, _ := p.Find(m, time.Now(), nil)
+	out := p.Hide(m, m.Question[0], found, func() *dns.Msg { return nil })
+	if len(out.Answer)+len(out.Ns) != 0 || len(out.Extra) != 1 || out.Extra[0].Header().Rrtype != dns.TypeOPT || out.Rcode != dns.RcodeSuccess {
+		t.Fatalf("want an empty NODATA with the OPT record, got\n%s", out)
 	}
 }
 

@@ -99,7 +99,12 @@ func checkExampleMetrics(t *testing.T, s harness.Server) {
 	if got := harness.MetricValue(mfs, "coredns_veil_requests_total", map[string]string{"server": s.Label, "class": "trusted"}); got != 2 {
 		t.Errorf("requests_total{class=trusted} = %v, want 2", got)
 	}
-	for vendor, want := range map[string]float64{"microsoft": 1, "docusign": 1, "github": 1} {
+	// The GitHub challenge's name holds nothing but the token: it is
+	// answered as absent, no record is hidden from an answer.
+	if got := harness.MetricValue(mfs, "coredns_veil_tokens_absent_answers_total", map[string]string{"server": s.Label}); got != 1 {
+		t.Errorf("tokens_absent_answers_total = %v, want 1", got)
+	}
+	for vendor, want := range map[string]float64{"microsoft": 1, "docusign": 1} {
 		if got := harness.MetricValue(mfs, "coredns_veil_tokens_hidden_total", map[string]string{"server": s.Label, "vendor": vendor}); got != want {
 			t.Errorf("tokens_hidden_total{vendor=%q} = %v, want %v", vendor, got, want)
 		}

@@ -134,8 +134,14 @@ func TestTokensExternalSeesZoneWithoutTokens(t *testing.T) {
 	mfs := harness.Scrape(t, guarded.MetricsURL)
 	labels := map[string]string{"server": guarded.Label, "zone": "tokens.test.", "mode": "enforce"}
 	// Apex over UDP and TCP plus the apex query above; the generic shapes
-	// hide one apex token (3 answers) and four names' tokens (2 each).
-	for vendor, want := range map[string]float64{"microsoft": 3, "github": 2, "generic": 11, "zoho": 2} {
+	// hide one apex token (3 answers) and two names' tokens (2 each). The
+	// four names that hold nothing but tokens (_github-challenge-acme-org,
+	// _amazonses, _newvendor-challenge, _expired-challenge) hide no record:
+	// they answer as absent, over UDP and TCP.
+	if n := harness.MetricValue(mfs, "coredns_veil_tokens_absent_answers_total", map[string]string{"server": guarded.Label, "zone": "tokens.test."}); n != 8 {
+		t.Errorf("tokens_absent_answers_total = %v, want 8", n)
+	}
+	for vendor, want := range map[string]float64{"microsoft": 3, "generic": 7, "zoho": 2} {
 		labels["vendor"] = vendor
 		if n := harness.MetricValue(mfs, "coredns_veil_tokens_hidden_total", labels); n != want {
 			t.Errorf("tokens_hidden_total{vendor=%q} = %v, want %v", vendor, n, want)

@@ -29,12 +29,12 @@ import (
 //     non-TXT record, every TXT record MustStayPublic says must stay, and
 //     every TXT record of an RRset signed in its section is still in its
 //     section;
-//   - the exception: when the question lost its answer, the rewrite gives
-//     the response the shape of the backend's negative answer, an
-//     authority section of at most the SOA and an additional section of
-//     the OPT record only (README, "Shape of the answer"); where the
-//     answer is no well-formed CNAME chain (Answered), only the answer
-//     section is checked.
+//   - the exception: when the question lost its answer, the response is
+//     the backend's NODATA for the name: an authority section of the SOA
+//     or, after a CNAME chain, the zone's NS records (the file plugin's
+//     shape), and an additional section of the OPT record and addresses
+//     only; where the answer is no well-formed CNAME chain (Answered),
+//     only the answer section is checked.
 func CheckFiltered(in, out *dns.Msg, q dns.Question, soa string) string {
 	if msg := checkAdded(in, out, soa); msg != "" {
 		return msg
@@ -58,13 +58,13 @@ func CheckFiltered(in, out *dns.Msg, q dns.Question, soa string) string {
 	}
 	if reshaped {
 		for _, rr := range out.Ns {
-			if rr.Header().Rrtype != dns.TypeSOA || len(out.Ns) > 1 {
-				return "a negative answer's authority section holds more than the SOA"
+			if t := rr.Header().Rrtype; t != dns.TypeNS && (t != dns.TypeSOA || len(out.Ns) > 1) {
+				return "a negative answer's authority section holds more than the SOA or the NS records"
 			}
 		}
 		for _, rr := range out.Extra {
-			if rr.Header().Rrtype != dns.TypeOPT {
-				return "a negative answer's additional section holds more than the OPT record"
+			if t := rr.Header().Rrtype; t != dns.TypeOPT && t != dns.TypeA && t != dns.TypeAAAA {
+				return "a negative answer's additional section holds more than the OPT record and addresses"
 			}
 		}
 	}

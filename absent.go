@@ -1,0 +1,154 @@
+package veil
+
+import (
+	"context"
+	"hash/maphash"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/tokens"
+)
+
+// This file makes a hidden record look like no record. A name that holds
+// nothing but hidden tokens (a zone's tokens.Absence knows them, loaded by
+// absent_load.go) is answered, for every query type, with what the rest
+// of the chain answers for a twin: a name that does not exist either,
+// where the zone without the tokens answers alike. A name that keeps other
+// records but loses its whole TXT answer gets the chain's NODATA for a
+// type it does not hold. Either way the answer is the backend's own, cache
+// included, so its flags, sections and TTLs are those of a genuine
+// negative answer.
+
+// twins holds what makes a server's twins: the key that draws a twin's
+// label from the question name, and the private-use type (RFC 6895) whose
+// NODATA stands for a TXT answer that lost every record. Both are drawn at
+// setup, so nobody outside can ask for a twin and age its cache entry.
+type twins struct {
+	seed  maphash.Seed
+	qtype uint16
+}
+
+// newTwins draws a server's twin key and type.
+func newTwins() twins {
+	return twins{seed: maphash.MakeSeed(), qtype: 65280 + uint16(rand.IntN(255))}
+}
+
+// key is the twin label's hash of a lower-case question name.
+func (t twins) key(lower string) uint64 { return maphash.String(t.seed, lower) }
+
+// hiddenName reports whether qname, in z, is answered through a twin: the
+// name exists only for hidden records. It does not allocate.
+func (z *zone) hiddenName(qname string) bool {
+	_, ok := z.absent.Load().Under(qname)
+	return ok
+}
+
+// toTwin makes the request veil sends on for a hidden name: the client's,
+// asking for the twin instead. A DNSSEC-OK query in a signed zone keeps its
+// name, since such a client sees signed tokens whole (tokens.Policy.Find).
+func (ww *watcher) toTwin() {
+	a := ww.zone.absent.Load()
+	q := ww.req.Question[0]
+	parent, ok := a.Under(q.Name)
+	if !ok || a.Signed() && dnssecOK(ww.req) {
+		return
+	}
+	ww.counters.tokensAbsent.Inc()
+	ww.twin = tokens.TwinName(q.Name, parent, ww.v.twins.key)
+	ww.sent = ww.req.Copy()
+	ww.sent.Question[0].Name = ww.twin
+}
+
+// asAnswer returns m, the chain's answer to the request veil sent, as the
+// answer to the client's question: the question is the client's, and the
+// twin, where the answer names it (a wildcard's synthesised records), is
+// the question name in lower case, as the file plugin writes it. m is not
+// modified.
+func (ww *watcher) asAnswer(m *dns.Msg) *dns.Msg {
+	out := m.Copy()
+	out.Question = append(out.Question[:0:0], ww.req.Question...)
+	if ww.twin == "" {
+		return out
+	}
+	lower := strings.ToLower(ww.req.Question[0].Name)
+	for _, sec := range [3][]dns.RR{out.Answer, out.Ns, out.Extra} {
+		for _, rr := range sec {
+			if h := rr.Header(); strings.EqualFold(h.Name, ww.twin) {
+				h.Name = lower
+			}
+		}
+	}
+	return out
+}
+
+// nodata returns the chain's NODATA for the name veil asked for, with a
+// type that name does not hold, as the answer to the client's question:
+// the answer a client gets when the name has no TXT record at all. It
+// returns nil if the chain answers otherwise (isNODATA).
+func (ww *watcher) nodata() *dns.Msg {
+	req := ww.sent.Copy()
+	req.Question[0].Qtype = ww.v.twins.qtype
+	cw := &captureWriter{ResponseWriter: ww.ResponseWriter}
+	ctx := ww.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, err := ww.v.next(ctx, cw, req); err != nil || cw.msg == nil || !isNODATA(cw.msg) {
+		return nil
+	}
+	return ww.asAnswer(cw.msg)
+}
+
+// isNODATA reports whether m has the shape of a NODATA answer: NOERROR,
+// an answer of nothing but the CNAME chain to the name, and no TXT record
+// in the other sections (the file plugin answers a chain that ends at a
+// name without the type with the zone's NS records, not the SOA).
+func isNODATA(m *dns.Msg) bool {
+	if m.Rcode != dns.RcodeSuccess {
+		return false
+	}
+	for _, rr := range m.Answer {
+		if rr.Header().Rrtype != dns.TypeCNAME {
+			return false
+		}
+	}
+	for _, sec := range [2][]dns.RR{m.Ns, m.Extra} {
+		for _, rr := range sec {
+			if rr.Header().Rrtype == dns.TypeTXT {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dnssecOK reports whether r sets the DO bit.
+func dnssecOK(r *dns.Msg) bool {
+	opt := r.IsEdns0()
+	return opt != nil && opt.Do()
+}
+
+// captureWriter keeps the response of an internal query instead of sending
+// it.
+type captureWriter struct {
+	dns.ResponseWriter
+	msg *dns.Msg
+}
+
+// WriteMsg implements dns.ResponseWriter.
+func (cw *captureWriter) WriteMsg(m *dns.Msg) error {
+	cw.msg = m
+	return nil
+}
+
+// Write implements dns.ResponseWriter.
+func (cw *captureWriter) Write(b []byte) (int, error) {
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		return 0, err
+	}
+	cw.msg = m
+	return len(b), nil
+}

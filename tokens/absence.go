@@ -1,0 +1,146 @@
+package tokens
+
+import (
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Absence knows, for one zone, which names exist only for the records the
+// policy hides, so that an external client's query at such a name, or
+// below it, can be answered as the zone without those records answers:
+// with the answer the zone gives a name that does not exist at the same
+// place (NXDOMAIN, or what a wildcard there synthesises), for every query
+// type. It is built from the zone's records (NewAbsence) and never changed
+// afterwards, so it is safe for concurrent use.
+//
+// The names are the hidden roots: the highest names whose subtree (the
+// name, the empty non-terminals it hangs from that have nothing else below
+// them, and every name below it) holds nothing but hidden TXT records and
+// their DNSSEC records. A wildcard that is a hidden root also hides every
+// name it would synthesise: the names below its parent that do not exist.
+//
+// Each such query is answered through a twin: a name that does not exist
+// in the zone either, placed where the zone without the hidden records
+// would answer it the same way (Under says where). The caller asks the
+// rest of the chain, cache included, for the twin (TwinName) and gives
+// the client that answer under its own question.
+type Absence struct {
+	zone    string
+	roots   map[uint64]hiddenRoot   // by hashName of the lower-case name
+	wild    map[uint64]hiddenParent // parents of hidden wildcards
+	lengths [4]uint64               // bit n: a name of length n is in roots or wild
+	signed  bool                    // the apex holds a DNSKEY
+	names   int                     // hidden roots
+}
+
+// hiddenRoot is one hidden root and where its twins go.
+type hiddenRoot struct {
+	name  string // lower case
+	under string // the twins' parent
+}
+
+// hiddenParent is the parent of a wildcard that is a hidden root: a name
+// below it whose child of the parent does not exist is synthesised from
+// the wildcard.
+type hiddenParent struct {
+	name     string              // lower case
+	under    string              // the twins' parent
+	children map[uint64]struct{} // hashNames of the parent's children
+}
+
+// Empty reports whether no name of the zone is hidden: Under always says
+// no. A nil Absence is empty.
+func (a *Absence) Empty() bool { return a == nil || len(a.roots)+len(a.wild) == 0 }
+
+// Names returns the number of hidden roots.
+func (a *Absence) Names() int {
+	if a == nil {
+		return 0
+	}
+	return a.names
+}
+
+// Signed reports whether the zone is signed (its apex holds a DNSKEY). A
+// DNSSEC-OK client of a signed zone gets signed TXT RRsets whole (Find),
+// so a hidden root exists for it: a caller does not use a twin then.
+func (a *Absence) Signed() bool { return a != nil && a.signed }
+
+// Under reports whether qname, a name at or below the zone, is a name the
+// zone holds only for hidden records, a name below one, or a name a hidden
+// wildcard synthesises; if so it returns the parent under which the twin
+// of qname goes. It does not allocate.
+func (a *Absence) Under(qname string) (parent string, ok bool) {
+	if a.Empty() {
+		return "", false
+	}
+	prev := -1 // where the label before qname[i:] starts
+	for i := 0; len(qname)-i >= len(a.zone); {
+		if s := qname[i:]; len(s) < 256 && a.lengths[len(s)/64]&(1<<(len(s)%64)) != 0 {
+			h := hashName(s)
+			if r, ok := a.roots[h]; ok && strings.EqualFold(r.name, s) {
+				return r.under, true
+			}
+			if w, ok := a.wild[h]; ok && prev >= 0 && strings.EqualFold(w.name, s) {
+				if _, exists := w.children[hashName(qname[prev:])]; !exists {
+					return w.under, true
+				}
+			}
+		}
+		prev = i
+		next, end := dns.NextLabel(qname, i)
+		if end {
+			break
+		}
+		i = next
+	}
+	return "", false
+}
+
+// TwinName returns the twin of qname under parent (a result of Under): a
+// label drawn from qname by key, so that a query's twin is the same name
+// every time (a cache below ages its answer as it would age qname's) and
+// nobody without the key can ask for it.
+func TwinName(qname, parent string, key func(lower string) uint64) string {
+	const hex = "0123456789abcdef"
+	h := key(strings.ToLower(qname))
+	var b strings.Builder
+	b.Grow(len(parent) + 24)
+	b.WriteString("veil-")
+	for shift := 60; shift >= 0; shift -= 4 {
+		b.WriteByte(hex[h>>uint(shift)&0xf])
+	}
+	b.WriteByte('.')
+	b.WriteString(parent)
+	return b.String()
+}
+
+// hashName is FNV-1a over name in ASCII lower case: names compare without
+// case (RFC 4343), and the query path hashes a name without copying it.
+func hashName(name string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+// nextChange returns the earliest time after now at which the policy's
+// decision on the TXT record txt of rule may change: its reveal window
+// ends, or the expiry it carries passes. Zero: never.
+func (p *Policy) nextChange(rule int, txt []string, now time.Time) time.Time {
+	var t time.Time
+	if until := p.rules[rule].revealUntil; until.After(now) {
+		t = until
+	}
+	if exp, ok := Expiry(joinTXT(txt)); ok && exp.After(now) && (t.IsZero() || exp.Before(t)) {
+		t = exp
+	}
+	return t
+}

@@ -1,0 +1,119 @@
+package tokens
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// absenceZone is a zone with one name of each shape NewAbsence tells apart.
+const absenceZone = `
+example.org. 300 IN SOA ns1.example.org. h.example.org. 1 2 3 4 300
+example.org. 300 IN NS ns1.example.org.
+ns1.example.org. 300 IN A 192.0.2.53
+_github-challenge-acme-org.example.org. 300 IN TXT "8b9ea5d1e0"
+h1.example.org. 300 IN TXT "MS=ms1"
+h1.example.org. 300 IN TXT "docusign=1b0a6754-49b1-4db5-8540-d2c12664b289"
+www.example.org. 300 IN A 192.0.2.1
+www.example.org. 300 IN TXT "MS=ms2"
+_amazonses.team.example.org. 300 IN TXT "pmBGN/7MjnfhTKUZ06Enqq1PeGUaOkw8lGhcfwefcHU="
+_amazonses.corp.example.org. 300 IN TXT "pmBGN/7MjnfhTKUZ06Enqq1PeGUaOkw8lGhcfwefcHU="
+www.corp.example.org. 300 IN A 192.0.2.2
+h3.example.org. 300 IN TXT "MS=ms3"
+www.h3.example.org. 300 IN A 192.0.2.3
+*.dyn.example.org. 300 IN TXT "MS=ms4"
+real.dyn.example.org. 300 IN A 192.0.2.4
+*.sub.example.org. 300 IN A 192.0.2.5
+_amazonses.sub.example.org. 300 IN TXT "pmBGN/7MjnfhTKUZ06Enqq1PeGUaOkw8lGhcfwefcHU="
+child.example.org. 300 IN NS ns.child.example.org.
+_amazonses.child.example.org. 300 IN TXT "pmBGN/7MjnfhTKUZ06Enqq1PeGUaOkw8lGhcfwefcHU="
+_dmarc.example.org. 300 IN TXT "v=DMARC1; p=reject"
+gexp.example.org. 300 IN TXT "google-site-verification=x1; expiry=2026-07-01T00:00:00Z"
+`
+
+// The names of absenceZone that Under answers for, and where their twins
+// go: hidden-only names (by label, by value, with several tokens), names
+// below them, empty non-terminals left with nothing, a hidden wildcard and
+// the names it synthesises. Names that keep a record, a delegation's
+// names and absent names are not Under's.
+func TestAbsenceUnder(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	a, next, complete := NewAbsence("example.org.", zoneRRs(t, absenceZone), testPolicy(t), now)
+	if !complete || a.Names() != 6 || a.Signed() {
+		t.Fatalf("complete %v, %d names, signed %v; want complete, 6 names (the github challenge, h1, team, _amazonses.corp, *.dyn, _amazonses.sub), unsigned", complete, a.Names(), a.Signed())
+	}
+	if want := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC); !next.Equal(want) {
+		t.Errorf("next change %v, want the expiry %v", next, want)
+	}
+	for _, c := range []struct{ qname, under string }{
+		{"_github-challenge-acme-org.example.org.", "example.org."},
+		{"_GitHub-Challenge-ACME-org.Example.ORG.", "example.org."},
+		{"h1.example.org.", "example.org."},
+		{"x.y.h1.example.org.", "example.org."},
+		{"team.example.org.", "example.org."},
+		{"_amazonses.team.example.org.", "example.org."},
+		{"_amazonses.corp.example.org.", "corp.example.org."},
+		{"h3.example.org.", ""}, // an empty non-terminal above www.h3: a name
+		{"www.h3.example.org.", ""},
+		{"www.example.org.", ""},
+		{"foo.dyn.example.org.", "*.dyn.example.org."},
+		{"a.b.dyn.example.org.", "*.dyn.example.org."},
+		{"*.dyn.example.org.", "*.dyn.example.org."},
+		{"real.dyn.example.org.", ""},
+		{"x.real.dyn.example.org.", ""},
+		{"dyn.example.org.", ""},
+		{"_amazonses.sub.example.org.", "sub.example.org."},
+		{"foo.sub.example.org.", ""},
+		{"_amazonses.child.example.org.", ""},
+		{"gexp.example.org.", ""}, // Google's, re-checked: visible until its expiry=
+		{"_dmarc.example.org.", ""},
+		{"nothing.example.org.", ""},
+		{"example.org.", ""},
+	} {
+		under, ok := a.Under(c.qname)
+		if ok != (c.under != "") || under != c.under {
+			t.Errorf("Under(%s) = %q, %v; want %q", c.qname, under, ok, c.under)
+		}
+	}
+	// From its expiry on, Google's token is hidden: its name is too.
+	later, _, _ := NewAbsence("example.org.", zoneRRs(t, absenceZone), testPolicy(t), next)
+	if under, ok := later.Under("gexp.example.org."); !ok || under != "example.org." {
+		t.Error("a token past its expiry= left its name visible")
+	}
+}
+
+// A signed zone says so; an empty Absence (or none) answers no name.
+func TestAbsenceSignedAndEmpty(t *testing.T) {
+	rrs := zoneRRs(t, absenceZone+"example.org. 300 IN DNSKEY 257 3 13 AAAA\n")
+	a, _, _ := NewAbsence("example.org.", rrs, testPolicy(t), time.Now())
+	if !a.Signed() {
+		t.Error("a zone with a DNSKEY at the apex is not signed")
+	}
+	var none *Absence
+	if _, ok := none.Under("h1.example.org."); ok || !none.Empty() || none.Names() != 0 {
+		t.Error("a nil Absence answers a name")
+	}
+}
+
+// A twin is drawn from the lower-case name by the key, under the parent.
+func TestTwinName(t *testing.T) {
+	var asked string
+	key := func(s string) uint64 { asked = s; return 0xfeed }
+	if got := TwinName("H1.Example.ORG.", "example.org.", key); got != "veil-000000000000feed.example.org." || asked != "h1.example.org." {
+		t.Errorf("TwinName = %q (key asked for %q)", got, asked)
+	}
+}
+
+// zoneRRs parses one record per line of text.
+func zoneRRs(t *testing.T, text string) []dns.RR {
+	t.Helper()
+	var rrs []dns.RR
+	for line := range strings.Lines(text) {
+		if line = strings.TrimSpace(line); line != "" {
+			rrs = append(rrs, newRR(t, line))
+		}
+	}
+	return rrs
+}
