@@ -135,16 +135,14 @@ func (t *nameTree) belowCut(n *node) bool {
 func (a *Absence) addRoot(n *node, t *nameTree) bool {
 	parent := n.parent
 	wild := strings.HasPrefix(n.name, "*.")
-	size := len(a.roots) + 1
-	for _, w := range a.wild {
-		size += len(w.children)
-	}
+	size := a.size + 1
 	if wild {
 		size += len(parent.children)
 	}
 	if size > AbsenceLimit || len(n.name) > 255 {
 		return false
 	}
+	a.size = size
 	// The twin of a name below n goes under n's parent, where the zone
 	// without n answers any missing name alike, unless a hidden wildcard
 	// would synthesise the twin there: then under a leaf below n, where

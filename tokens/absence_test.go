@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -116,4 +117,47 @@ func zoneRRs(t *testing.T, text string) []dns.RR {
 		}
 	}
 	return rrs
+}
+
+// hiddenZone returns a zone of n names that hold nothing but a token.
+func hiddenZone(n int) []dns.RR {
+	rrs := []dns.RR{&dns.SOA{Hdr: dns.RR_Header{Name: "example.org.", Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 300}, Ns: "ns1.example.org.", Mbox: "h.example.org.", Serial: 1}}
+	for i := range n {
+		rrs = append(rrs, &dns.TXT{Hdr: dns.RR_Header{Name: fmt.Sprintf("h%d.example.org.", i), Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 300}, Txt: []string{"MS=ms1"}})
+	}
+	return rrs
+}
+
+// A zone with more hidden names than AbsenceLimit keeps AbsenceLimit of
+// them and says it is incomplete.
+func TestAbsenceLimit(t *testing.T) {
+	a, _, complete := NewAbsence("example.org.", hiddenZone(AbsenceLimit+1), testPolicy(t), time.Now())
+	if complete || a.Names() != AbsenceLimit {
+		t.Errorf("complete %v with %d names; want incomplete with %d", complete, a.Names(), AbsenceLimit)
+	}
+}
+
+// BenchmarkAbsence reports what an Absence costs: building it from a zone
+// of 10,000 token-only names (B/op is what the build allocates, retained
+// and transient), and Under for a name that is not hidden and for one
+// that is, which must not allocate.
+//
+//	go test -run '^$' -bench BenchmarkAbsence -benchmem ./tokens
+func BenchmarkAbsence(b *testing.B) {
+	rrs, p := hiddenZone(10000), testPolicy(b)
+	b.Run("build-10000-names", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			NewAbsence("example.org.", rrs, p, time.Now())
+		}
+	})
+	a, _, _ := NewAbsence("example.org.", rrs, p, time.Now())
+	for _, c := range []struct{ name, qname string }{{"under-miss", "www.example.org."}, {"under-hit", "h4242.example.org."}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				a.Under(c.qname)
+			}
+		})
+	}
 }
