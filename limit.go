@@ -82,7 +82,8 @@ func (v *Veil) gate(vd verdict, client netip.Addr, r *dns.Msg) verdict {
 // probeClient hashes the client's prefixes into the zone's table once, for
 // charge, and reads the time the answer will be charged at.
 func (ww *watcher) probeClient(vd verdict) {
-	ww.zone.limiter.Probe(ratelimit.Key{Addr: ww.client, Stream: vd.has(viaStream)}, &ww.probe)
+	ww.stream = vd.has(viaStream)
+	ww.zone.limiter.Probe(ratelimit.Key{Addr: ww.client, Stream: ww.stream}, &ww.probe)
 	ww.probe.Suspect, ww.now = vd.has(suspect), coarseMillis()
 }
 
@@ -97,11 +98,25 @@ func (ww *watcher) charge(m *dns.Msg) {
 	ww.chargeDenial()
 }
 
-// chargeDenial is charge for a denial.
+// chargeDenial is charge for a denial. A denial over TCP is charged to
+// the prefix's UDP budget as well: a TCP source cannot be spoofed, so its
+// evidence is the client's own, and a scanner that splits its guesses over
+// both transports gets one budget, not two. Not the other way round: a
+// spoofed UDP source must not block a real client's TCP queries.
 //
 //go:noinline
 func (ww *watcher) chargeDenial() {
-	res := ww.zone.limiter.ObserveDenial(&ww.probe, ww.now)
+	lim := ww.zone.limiter
+	ww.noteDenial(lim.ObserveDenial(&ww.probe, ww.now))
+	if ww.stream {
+		var udp ratelimit.Probe
+		lim.Probe(ratelimit.Key{Addr: ww.client}, &udp)
+		ww.noteDenial(lim.ObserveDenial(&udp, ww.now))
+	}
+}
+
+// noteDenial counts a collision and records a trip of a charged denial.
+func (ww *watcher) noteDenial(res ratelimit.Result) {
 	if res.Collision {
 		ww.counters.collisions.Inc()
 	}

@@ -288,6 +288,40 @@ func edeCode(m *dns.Msg) int {
 
 var _ plugin.Handler = (*zoneBackend)(nil)
 
+// One budget per prefix: denials over TCP count against the prefix's UDP
+// budget too, so a scanner alternating transports trips its UDP budget
+// after as many denials as one using UDP alone; its TCP budget counts TCP
+// alone, so spoofed UDP traffic never blocks a client's TCP queries.
+func TestLimitTCPDenialsCountAgainstUDP(t *testing.T) {
+	v := limitVeil(t, " limit {\n rate 100\n burst 1000\n ratio 0.8 20 30s\n }")
+	newFakeClock(t)
+	scanner := "198.51.100.9:1"
+	for i := range 10 {
+		for _, tcp := range []bool{false, true} {
+			if _, passed := ask(t, v, scanner, tcp, fmt.Sprintf("guess%d-%v.example.org.", i, tcp)); !passed {
+				t.Fatalf("guess %d (tcp %v) limited before 20 denials", i, tcp)
+			}
+		}
+	}
+	if _, passed := ask(t, v, scanner, false, "www.example.org."); passed {
+		t.Error("UDP not blocked after 10 UDP and 10 TCP denials")
+	}
+	if m, passed := ask(t, v, scanner, true, "www.example.org."); !passed || len(m.Answer) != 1 {
+		t.Errorf("TCP blocked after 10 TCP denials, below its own minimum of 20: %v", m)
+	}
+	// UDP denials alone never reach the TCP budget (the suspect rule
+	// aside, which needs TCP denials of its own).
+	victim := "198.51.100.10:1"
+	for range 30 {
+		ask(t, v, victim, false, "nope.example.org.")
+	}
+	for i := range 30 {
+		if m, passed := ask(t, v, victim, true, "www.example.org."); !passed || len(m.Answer) != 1 {
+			t.Fatalf("TCP query %d of an address blocked over UDP: %v", i, m)
+		}
+	}
+}
+
 // A scanner blocked over UDP that falls back to TCP is blocked there after
 // a handful of denials, while a client that asks for names that exist over
 // TCP from the same (spoofed) address keeps its answers.

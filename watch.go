@@ -39,10 +39,12 @@ type watcher struct {
 	sent *dns.Msg
 	twin string
 
-	// The limiter's: the client probed into the zone's table, and the time.
-	limit bool
-	probe ratelimit.Probe
-	now   int64
+	// The limiter's: the client probed into the zone's table, whether over
+	// a stream transport, and the time.
+	limit  bool
+	stream bool
+	probe  ratelimit.Probe
+	now    int64
 }
 
 var watcherPool = sync.Pool{New: func() any { return new(watcher) }}
