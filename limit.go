@@ -82,7 +82,7 @@ func (v *Veil) gate(vd verdict, client netip.Addr, r *dns.Msg) verdict {
 // probeClient hashes the client's prefixes into the zone's table once, for
 // charge, and reads the time the answer will be charged at.
 func (ww *watcher) probeClient(vd verdict) {
-	ww.stream = vd.has(viaStream)
+	ww.stream, ww.stub = vd.has(viaStream), vd.has(stubLike)
 	ww.zone.limiter.Probe(ratelimit.Key{Addr: ww.client, Stream: ww.stream}, &ww.probe)
 	ww.probe.Suspect, ww.now = vd.has(suspect), coarseMillis()
 }
@@ -91,6 +91,9 @@ func (ww *watcher) probeClient(vd verdict) {
 // in the client tier's ratio window only (inlined, the common case), a
 // denial in every tier, where it may trip a block.
 func (ww *watcher) charge(m *dns.Msg) {
+	if ww.stub {
+		ww.chargeStub()
+	}
 	if !isDenial(m) {
 		ww.zone.limiter.ObservePositive(&ww.probe, ww.now)
 		return
@@ -115,6 +118,13 @@ func (ww *watcher) chargeDenial() {
 	}
 }
 
+// chargeStub charges any answer to a stub-like client's stub budget.
+//
+//go:noinline
+func (ww *watcher) chargeStub() {
+	ww.noteDenial(ww.zone.limiter.ObserveStub(&ww.probe, ww.now))
+}
+
 // noteDenial counts a collision and records a trip of a charged denial.
 func (ww *watcher) noteDenial(res ratelimit.Result) {
 	if res.Collision {
@@ -125,11 +135,16 @@ func (ww *watcher) noteDenial(res ratelimit.Result) {
 	}
 }
 
-// isDenial reports whether m denies existence: NXDOMAIN, or NOERROR without
-// an answer to the question and with an SOA, NSEC or NSEC3 record in the
-// authority section. That covers NODATA, NSEC/NSEC3 proofs, and denials
-// that travel as NOERROR (online signing's "black lies", compact denial of
-// existence with NXNAME, RFC 9824). A referral (NS, no SOA) is not a denial.
+// isDenial reports whether m tells the client that a name does not exist,
+// or shows it the zone's names: what a brute forcer's misses and a
+// walker's steps get, and what a resolver gets only for a typo. That is
+// NXDOMAIN; a NOERROR answer without data whose NSEC record says the name
+// holds nothing (online signing's "black lies", compact denial with
+// NXNAME, RFC 9824); and any answer to a question for NSEC or NSEC3
+// records, which only walkers ask for. NODATA is not a denial: it says the
+// name exists, which a brute forcer learns only from a hit, while a
+// resolver gets it for the AAAA of every host without IPv6. Nor is a
+// referral (NS, no SOA).
 func isDenial(m *dns.Msg) bool {
 	switch m.Rcode {
 	case dns.RcodeNameError:
@@ -138,31 +153,49 @@ func isDenial(m *dns.Msg) bool {
 	default:
 		return false
 	}
-	if len(m.Question) == 1 {
-		qtype := m.Question[0].Qtype
-		for _, rr := range m.Answer {
-			if t := rr.Header().Rrtype; t == qtype || qtype == dns.TypeANY {
-				return false
-			}
-		}
-	} else if len(m.Answer) > 0 {
+	if len(m.Question) != 1 {
 		return false
 	}
+	qtype := m.Question[0].Qtype
+	if qtype == dns.TypeNSEC || qtype == dns.TypeNSEC3 {
+		return true
+	}
+	for _, rr := range m.Answer {
+		if t := rr.Header().Rrtype; t == qtype || qtype == dns.TypeANY {
+			return false
+		}
+	}
 	for _, rr := range m.Ns {
-		switch rr.Header().Rrtype {
-		case dns.TypeSOA, dns.TypeNSEC, dns.TypeNSEC3:
+		if nsec, ok := rr.(*dns.NSEC); ok && holdsNothing(nsec) {
 			return true
 		}
 	}
 	return false
 }
 
+// holdsNothing reports whether an NSEC record says its owner holds no data:
+// its type bitmap has nothing but NSEC, RRSIG and NXNAME.
+func holdsNothing(nsec *dns.NSEC) bool {
+	for _, t := range nsec.TypeBitMap {
+		if t != dns.TypeNSEC && t != dns.TypeRRSIG && t != typeNXNAME {
+			return false
+		}
+	}
+	return true
+}
+
+// typeNXNAME is the NXNAME pseudo-type of compact denial (RFC 9824).
+const typeNXNAME = 128
+
 // tripped records that a prefix was blocked: counted, remembered for the
 // blocked-prefixes gauge, and logged.
 func (v *Veil) tripped(z *zone, zc *zoneCounters, res ratelimit.Result, client netip.Addr, qname string, now int64) {
 	rule := "rate"
-	if res.ByRatio {
+	switch {
+	case res.ByRatio:
 		rule = "ratio"
+	case res.ByStub:
+		rule = "stub"
 	}
 	TripCount.WithLabelValues(zc.server, z.name, zc.view, res.Tripped.String(), rule).Inc()
 	z.trips.add(now+v.limit.cfg.Block.Milliseconds(), zc)

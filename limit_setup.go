@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	allowedLimitOptions = "rate, burst, ratio, block, slip, table, exempt"
+	allowedLimitOptions = "rate, burst, ratio, stub, block, slip, table, exempt"
 )
 
 // parseLimit parses "limit" and its optional block:
@@ -22,14 +22,25 @@ const (
 //	    rate DENIALS_PER_SECOND
 //	    burst DENIALS
 //	    ratio FRACTION MIN_RESPONSES WINDOW | ratio off
+//	    stub ANSWERS_PER_SECOND BURST | stub off
 //	    block DURATION
 //	    slip N
 //	    table SLOTS
 //	    exempt ADDRESS|CIDR...
 //	}
+//	limit off
+//
+// The limiter is on without a limit directive; "limit off" (ls nil) turns
+// it off.
 func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt []netip.Prefix, err error) {
+	if len(args) == 1 && args[0] == "off" {
+		if c.NextArg() {
+			return nil, nil, c.Errf("limit: off takes no block")
+		}
+		return nil, nil, nil
+	}
 	if len(args) != 0 {
-		return nil, nil, c.Errf("limit: takes no arguments, got %q; put its settings in a block: limit { rate 20 }", strings.Join(args, " "))
+		return nil, nil, c.Errf("limit: got %q; allowed: limit off, or limit with its settings in a block: limit { rate 20 }", strings.Join(args, " "))
 	}
 	ls = &limitSettings{cfg: ratelimit.DefaultConfig()}
 	seen := map[string]bool{}
@@ -66,6 +77,8 @@ func parseLimitOption(c *caddy.Controller, ls *limitSettings, opt string, args [
 		ls.cfg.Burst, err = oneFloat(c, opt, args, "a number of denials of at least 1, such as 100")
 	case "ratio":
 		err = parseRatio(c, args, &ls.cfg)
+	case "stub":
+		err = parseStub(c, args, &ls.cfg)
 	case "block":
 		ls.cfg.Block, err = oneDuration(c, opt, args, "a duration from 1s to 24h, such as 60s")
 	case "slip":
@@ -146,4 +159,21 @@ func parseRatio(c *caddy.Controller, args []string, cfg *ratelimit.Config) error
 	}
 	cfg.Ratio, cfg.MinCount, cfg.Window = f, n, w
 	return nil
+}
+
+// parseStub parses "stub ANSWERS_PER_SECOND BURST" or "stub off".
+func parseStub(c *caddy.Controller, args []string, cfg *ratelimit.Config) error {
+	if len(args) == 1 && args[0] == "off" {
+		cfg.StubRate = 0
+		return nil
+	}
+	if len(args) == 2 {
+		r, err1 := strconv.ParseFloat(args[0], 64)
+		b, err2 := strconv.ParseFloat(args[1], 64)
+		if err1 == nil && err2 == nil && r > 0 && r <= 1e6 && b >= 1 && b <= 10000 {
+			cfg.StubRate, cfg.StubBurst = r, b
+			return nil
+		}
+	}
+	return c.Errf("limit: stub: got %q; allowed: stub ANSWERS_PER_SECOND BURST (such as stub 1 10: a client that asks with recursion desired and without EDNS gets 10 answers at once, then 1 a second) or stub off", strings.Join(args, " "))
 }

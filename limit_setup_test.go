@@ -17,12 +17,14 @@ func TestParseLimit(t *testing.T) {
 		want     ratelimit.Config
 		exempt   []netip.Prefix
 	}{
+		{"no limit directive: on, with the defaults", "veil", def, nil},
 		{"bare limit", "veil {\n limit\n}", def, nil},
 		{"empty block", "veil {\n limit {\n }\n}", def, nil},
-		{"every option", "veil {\n trusted 192.0.2.1\n limit {\n rate 5.5\n burst 50\n ratio 0.9 100 1m\n block 5m\n slip 0\n table 1000\n exempt 198.51.100.0/24\n exempt 2001:db8::/32\n }\n log-only\n}",
-			ratelimit.Config{Rate: 5.5, Burst: 50, Ratio: 0.9, MinCount: 100, Window: time.Minute, Block: 5 * time.Minute, Slots: 1024},
+		{"every option", "veil {\n trusted 192.0.2.1\n limit {\n rate 5.5\n burst 50\n ratio 0.9 100 1m\n stub 2 30\n block 5m\n slip 0\n table 1000\n exempt 198.51.100.0/24\n exempt 2001:db8::/32\n }\n log-only\n}",
+			ratelimit.Config{Rate: 5.5, Burst: 50, Ratio: 0.9, MinCount: 100, Window: time.Minute, Block: 5 * time.Minute, Slots: 1024, StubRate: 2, StubBurst: 30},
 			[]netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8::/32")}},
 		{"ratio off", "veil {\n limit {\n ratio off\n }\n}", func() ratelimit.Config { c := def; c.Ratio = 0; return c }(), nil},
+		{"stub off", "veil {\n limit {\n stub off\n }\n}", func() ratelimit.Config { c := def; c.StubRate = 0; return c }(), nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,8 +47,8 @@ func TestParseLimit(t *testing.T) {
 			}
 		})
 	}
-	if v, err := parseExample("veil"); err != nil || v.limit != nil || v.zones[0].limiter != nil {
-		t.Errorf("without limit the limiter must be off: %v %v", v.limit, err)
+	if v, err := parseExample("veil {\n limit off\n}"); err != nil || v.limit != nil || v.zones[0].limiter != nil {
+		t.Errorf("limit off must turn the limiter off: %v %v", v.limit, err)
 	}
 }
 
@@ -56,8 +58,11 @@ func TestParseLimitErrors(t *testing.T) {
 		line     int
 		want     string
 	}{
-		{"veil {\n limit 20\n}", 2, `limit: takes no arguments, got "20"; put its settings in a block`},
-		{"veil {\n limit {\n speed 3\n }\n}", 3, `limit: unknown option "speed"; allowed: rate, burst, ratio, block, slip, table, exempt`},
+		{"veil {\n limit 20\n}", 2, `limit: got "20"; allowed: limit off, or limit with its settings in a block`},
+		{"veil {\n limit off {\n rate 2\n }\n}", 2, `limit: off takes no block`},
+		{"veil {\n limit {\n speed 3\n }\n}", 3, `limit: unknown option "speed"; allowed: rate, burst, ratio, stub, block, slip, table, exempt`},
+		{"veil {\n limit {\n stub 1\n }\n}", 3, `limit: stub: got "1"; allowed: stub ANSWERS_PER_SECOND BURST`},
+		{"veil {\n limit {\n stub 0 10\n }\n}", 3, `limit: stub: got "0 10"`},
 		{"veil {\n limit {\n rate\n }\n}", 3, `limit: rate: got ""; allowed: a number of denials per second above 0`},
 		{"veil {\n limit {\n rate -1\n }\n}", 3, `limit: rate: got "-1"`},
 		{"veil {\n limit {\n burst 0\n }\n}", 3, `limit: burst: got "0"; allowed: a number of denials of at least 1`},

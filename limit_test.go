@@ -238,6 +238,7 @@ func TestIsDenial(t *testing.T) {
 	nsec := test.NSEC("a.example.org. 300 IN NSEC \\000.a.example.org. RRSIG NSEC")
 	nxname := test.NSEC("b.example.org. 300 IN NSEC \\000.b.example.org. RRSIG NSEC TYPE128")
 	nsec3 := &dns.NSEC3{Hdr: dns.RR_Header{Name: "x.example.org.", Rrtype: dns.TypeNSEC3, Class: dns.ClassINET}}
+	hostNSEC := test.NSEC("q.example.org. 300 IN NSEC r.example.org. A RRSIG NSEC")
 	a := test.A("www.example.org. 300 IN A 192.0.2.1")
 	cname := test.CNAME("alias.example.org. 300 IN CNAME gone.example.org.")
 	ns := test.NS("sub.example.org. 300 IN NS ns.sub.example.org.")
@@ -255,12 +256,15 @@ func TestIsDenial(t *testing.T) {
 		{"NXDOMAIN", msg(dns.TypeA, dns.RcodeNameError, nil, []dns.RR{soa}), true},
 		{"NXDOMAIN with NSEC proof", msg(dns.TypeA, dns.RcodeNameError, nil, []dns.RR{soa, nsec}), true},
 		{"NXDOMAIN after a CNAME", msg(dns.TypeA, dns.RcodeNameError, []dns.RR{cname}, []dns.RR{soa}), true},
-		{"NODATA", msg(dns.TypeMX, dns.RcodeSuccess, nil, []dns.RR{soa}), true},
-		{"NODATA with NSEC3", msg(dns.TypeMX, dns.RcodeSuccess, nil, []dns.RR{soa, nsec3}), true},
+		{"NODATA: the name exists", msg(dns.TypeMX, dns.RcodeSuccess, nil, []dns.RR{soa}), false},
+		{"NODATA with NSEC3", msg(dns.TypeMX, dns.RcodeSuccess, nil, []dns.RR{soa, nsec3}), false},
+		{"NODATA with the name's NSEC", msg(dns.TypeMX, dns.RcodeSuccess, nil, []dns.RR{soa, hostNSEC}), false},
+		{"a question for NSEC records", msg(dns.TypeNSEC, dns.RcodeSuccess, []dns.RR{hostNSEC}, nil), true},
+		{"a question for NSEC3 records", msg(dns.TypeNSEC3, dns.RcodeSuccess, nil, []dns.RR{soa}), true},
 		{"black lie: NOERROR with NSEC", msg(dns.TypeA, dns.RcodeSuccess, nil, []dns.RR{soa, nsec}), true},
 		{"compact denial with NXNAME", msg(dns.TypeA, dns.RcodeSuccess, nil, []dns.RR{soa, nxname}), true},
 		{"NSEC without SOA", msg(dns.TypeA, dns.RcodeSuccess, nil, []dns.RR{nsec}), true},
-		{"CNAME to a name without the type", msg(dns.TypeA, dns.RcodeSuccess, []dns.RR{cname}, []dns.RR{soa}), true},
+		{"CNAME to a name without the type", msg(dns.TypeA, dns.RcodeSuccess, []dns.RR{cname}, []dns.RR{soa}), false},
 		{"positive", msg(dns.TypeA, dns.RcodeSuccess, []dns.RR{a}, nil), false},
 		{"positive with SOA in authority", msg(dns.TypeA, dns.RcodeSuccess, []dns.RR{a}, []dns.RR{soa}), false},
 		{"referral", msg(dns.TypeA, dns.RcodeSuccess, nil, []dns.RR{ns}), false},

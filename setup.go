@@ -70,6 +70,7 @@ func parse(c *caddy.Controller) (*Veil, error) {
 		names           []string
 		trusted, exempt []netip.Prefix
 		tokenSets       []*tokenSettings
+		limitOff        bool
 	)
 	for blocks := 0; c.Next(); blocks++ {
 		if blocks > 0 {
@@ -93,6 +94,7 @@ func parse(c *caddy.Controller) (*Veil, error) {
 				trusted = append(trusted, prefixes...)
 			case "limit":
 				v.limit, exempt, err = parseLimit(c, args)
+				limitOff = v.limit == nil
 			case "tokens":
 				var ts *tokenSettings
 				ts, err = parseTokens(c, args, names)
@@ -104,6 +106,10 @@ func parse(c *caddy.Controller) (*Veil, error) {
 				return nil, err
 			}
 		}
+	}
+	if v.limit == nil && !limitOff {
+		// The limiter is on unless the Corefile says limit off.
+		v.limit = &limitSettings{cfg: ratelimit.DefaultConfig()}
 	}
 	v.clients = newNetSet(trusted, exempt) // tagTrusted, tagExempt
 	v.everyone = newEveryone(trusted, exempt)

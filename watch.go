@@ -43,6 +43,7 @@ type watcher struct {
 	// a stream transport, and the time.
 	limit  bool
 	stream bool
+	stub   bool // the client asks like a stub: every answer counts (ObserveStub)
 	probe  ratelimit.Probe
 	now    int64
 }

@@ -28,7 +28,16 @@ type Config struct {
 	// Slip is how often a blocked query over UDP gets an empty truncated
 	// answer rather than none: about 1 in Slip (Limiter.Slips); 0 never.
 	Slip int
+	// StubRate and StubBurst are the stub budget (ObserveStub): the
+	// answers per second, of any kind, and the answers beyond that at once,
+	// that a stub-like client may get. StubRate 0 turns it off.
+	StubRate  float64
+	StubBurst float64
 }
+
+// widestMultiplier is the multiplier of the widest tier, whose levels are
+// the highest.
+var widestMultiplier = tierMultiplier[len(tierMultiplier)-1]
 
 // SlotBytes is the memory cost of one table slot.
 const SlotBytes = 16
@@ -37,14 +46,16 @@ const SlotBytes = 16
 // these defaults) explains them.
 func DefaultConfig() Config {
 	return Config{
-		Rate:     20,
-		Burst:    100,
-		Ratio:    0.8,
-		MinCount: 20,
-		Window:   30 * time.Second,
-		Block:    120 * time.Second,
-		Slots:    1 << 18,
-		Slip:     2,
+		Rate:      20,
+		Burst:     100,
+		Ratio:     0.8,
+		MinCount:  20,
+		Window:    30 * time.Second,
+		Block:     120 * time.Second,
+		Slots:     1 << 18,
+		Slip:      2,
+		StubRate:  1,
+		StubBurst: 10,
 	}
 }
 
@@ -77,10 +88,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("table %d slots out of range [4, %d]", c.Slots, maxSlots)
 	case c.Slip < 0 || c.Slip > 255:
 		return fmt.Errorf("slip %d out of range [0, 255]", c.Slip)
+	case c.StubRate < 0 || c.StubRate > 1e6:
+		return fmt.Errorf("stub rate %v out of range [0, 1000000]", c.StubRate)
+	case c.StubRate > 0 && (c.StubBurst < 1 || c.StubBurst*widestMultiplier*levelScale >= maxLevel):
+		return fmt.Errorf("stub burst %v out of range [1, %d]", c.StubBurst, int(maxLevel/widestMultiplier/levelScale))
 	}
 	// The widest tier's blocked level must fit the level field.
-	widest := tierMultiplier[len(tierMultiplier)-1]
-	if lvl := (c.Burst + c.Rate*c.Block.Seconds()) * widest * levelScale; lvl >= maxLevel {
+	if lvl := (c.Burst + c.Rate*c.Block.Seconds()) * widestMultiplier * levelScale; lvl >= maxLevel {
 		return errors.New("burst + rate x block is too large for the table's level field; lower rate, burst or block")
 	}
 	return nil

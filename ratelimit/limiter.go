@@ -25,12 +25,16 @@ type Limiter struct {
 	// point, rounded up so that a whole number of denials refills exactly;
 	// over a day the rounding drains less than one level unit (1/256 of a
 	// denial) too many.
-	drainQ32  [NumTiers]uint64
-	windowMs  uint64
-	winRecip  uint64 // ceil(2^64 / windowMs): now/windowMs as a multiply
-	minCount  uint64
-	ratio1024 uint64 // Ratio x 1024
-	blockMs   int64
+	drainQ32 [NumTiers]uint64
+	// The stub budget's (stub.go): burst and drain of each tier's bucket
+	// of answers; a zero drain turns it off.
+	stubBurst    [NumTiers]uint64
+	stubDrainQ32 [NumTiers]uint64
+	windowMs     uint64
+	winRecip     uint64 // ceil(2^64 / windowMs): now/windowMs as a multiply
+	minCount     uint64
+	ratio1024    uint64 // Ratio x 1024
+	blockMs      int64
 
 	// horizon is a time (ms) from which no key is over its burst: every
 	// trip and every denial charged over a burst pushes it to when that
@@ -73,6 +77,8 @@ func New(cfg Config) (*Limiter, error) {
 		l.burst[t] = uint64(cfg.Burst * m * levelScale)
 		l.blockLevel[t] = uint64((cfg.Burst + cfg.Rate*cfg.Block.Seconds()) * m * levelScale)
 		l.drainQ32[t] = uint64(math.Ceil(cfg.Rate * m * levelScale / 1000 * (1 << 32)))
+		l.stubBurst[t] = uint64(cfg.StubBurst * m * levelScale)
+		l.stubDrainQ32[t] = uint64(math.Ceil(cfg.StubRate * m * levelScale / 1000 * (1 << 32)))
 	}
 	l.windowMs = uint64(max(cfg.Window.Milliseconds(), 1))
 	l.winRecip = ^uint64(0)/l.windowMs + 1
@@ -166,12 +172,18 @@ func mix(a, b uint64) uint64 {
 
 // level returns the rate word's level drained to now.
 func (l *Limiter) level(w uint64, t Tier, now uint64) uint64 {
+	return levelAt(w, l.drainQ32[t], now)
+}
+
+// levelAt returns the level of a bucket word that drains drainQ32 level
+// units a millisecond (32.32 fixed point), drained to now.
+func levelAt(w, drainQ32, now uint64) uint64 {
 	lvl := w >> timeBits
 	if lvl == 0 {
 		return 0
 	}
 	elapsed := (now - w) & timeMask
-	hi, lo := bits.Mul64(elapsed, l.drainQ32[t])
+	hi, lo := bits.Mul64(elapsed, drainQ32)
 	if hi>>32 != 0 {
 		return 0 // drained more than 2^64 units: empty
 	}

@@ -13,6 +13,8 @@ type Result struct {
 	Tripped Tier
 	// ByRatio is set when the ratio rule, not the rate, tripped it.
 	ByRatio bool
+	// ByStub is set when the stub budget tripped it (ObserveStub).
+	ByStub bool
 	// Collision is set when the key's two slots disagreed: another key has
 	// been charged in one of them, so the estimate is the other.
 	Collision bool

@@ -20,8 +20,7 @@ func TestLimiterBlocksScannerOnly(t *testing.T) {
 	// A scanner guesses names; with the defaults the ratio rule trips after
 	// 20 responses that were all denials.
 	for i := range 20 {
-		m := new(dns.Msg)
-		m.SetQuestion(fmt.Sprintf("guess-%d.example.org.", i), dns.TypeA)
+		m := harness.ResolverQuery(fmt.Sprintf("guess-%d.example.org.", i))
 		r, _, err := udp.Exchange(m, s.Addr)
 		if err != nil || r.Rcode != dns.RcodeNameError {
 			t.Fatalf("guess %d: %v %v; want NXDOMAIN until the scanner trips", i, r, err)
@@ -36,8 +35,7 @@ func TestLimiterBlocksScannerOnly(t *testing.T) {
 		if i == 40 {
 			t.Fatalf("blocked UDP queries: %d slipped, %d dropped of 40; want some of each", slipped, dropped)
 		}
-		m := new(dns.Msg)
-		m.SetQuestion("www.example.org.", dns.TypeA)
+		m := harness.ResolverQuery("www.example.org.")
 		r, _, err := udp.Exchange(m, s.Addr)
 		switch {
 		case err != nil:
@@ -54,14 +52,14 @@ func TestLimiterBlocksScannerOnly(t *testing.T) {
 	if len(r.Answer) != 1 {
 		t.Errorf("TCP from the blocked address: %v", r)
 	}
-	// A neighbour on 127.0.0.3 is unaffected, typos and all.
+	// A neighbour on 127.0.0.3, a resolver, is unaffected, typos and all.
 	for i := range 60 {
 		name := "www.example.org."
 		want := dns.RcodeSuccess
 		if i%20 == 0 {
 			name, want = "wwww.example.org.", dns.RcodeNameError
 		}
-		if r := harness.Exchange(t, "udp", harness.ThirdIP, s.Addr, harness.AQuery(name)); r.Rcode != want {
+		if r := harness.Exchange(t, "udp", harness.ThirdIP, s.Addr, harness.ResolverQuery(name)); r.Rcode != want {
 			t.Fatalf("neighbour query %d: %s, want %s", i, dns.RcodeToString[r.Rcode], dns.RcodeToString[want])
 		}
 	}

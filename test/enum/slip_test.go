@@ -48,7 +48,7 @@ func newSlipClient(t *testing.T, ip, addr string) *slipClient {
 // send sends the A query for slipName with message ID id.
 func (c *slipClient) send(t *testing.T, id uint16) {
 	t.Helper()
-	m := harness.AQuery(slipName)
+	m := harness.ResolverQuery(slipName)
 	m.Id = id
 	if _, err := c.conn.Write(harness.MustPack(t, m)); err != nil {
 		t.Fatal(err)
@@ -97,15 +97,13 @@ func tripClient(t *testing.T, ip, addr string) {
 	t.Helper()
 	udp := harness.Client("udp", ip)
 	for i := range 20 {
-		m := new(dns.Msg)
-		m.SetQuestion(fmt.Sprintf("guess-%d.example.org.", i), dns.TypeA)
-		r, _, err := udp.Exchange(m, addr)
+		r, _, err := udp.Exchange(harness.ResolverQuery(fmt.Sprintf("guess-%d.example.org.", i)), addr)
 		if err != nil || r.Rcode != dns.RcodeNameError {
 			t.Fatalf("%s guess %d: %v %v; want NXDOMAIN until the scanner trips", ip, i, r, err)
 		}
 	}
 	// Blocked now: a name that exists is not answered, or only with TC=1.
-	m := harness.AQuery(slipName)
+	m := harness.ResolverQuery(slipName)
 	udp.Timeout = harness.NoAnswerWait
 	if r, _, err := udp.Exchange(m, addr); err == nil && (!r.Truncated || len(r.Answer) != 0) {
 		t.Fatalf("%s is not blocked after 20 guesses: %v", ip, r)

@@ -18,7 +18,7 @@ func TestLimiterOneBudgetForBothTransports(t *testing.T) {
 	s := harness.StartServer(t, harness.Corefile(harness.LimitVeil))
 	for i := range 10 {
 		for _, network := range []string{"udp", "tcp"} {
-			m := harness.Exchange(t, network, harness.ExternalIP, s.Addr, harness.AQuery(fmt.Sprintf("guess-%s-%d.example.org.", network, i)))
+			m := harness.Exchange(t, network, harness.ExternalIP, s.Addr, harness.ResolverQuery(fmt.Sprintf("guess-%s-%d.example.org.", network, i)))
 			if m.Rcode != dns.RcodeNameError {
 				t.Fatalf("%s guess %d: %s, want NXDOMAIN before the budget is spent", network, i, dns.RcodeToString[m.Rcode])
 			}
@@ -28,7 +28,7 @@ func TestLimiterOneBudgetForBothTransports(t *testing.T) {
 	udp.Timeout = harness.NoAnswerWait
 	answered := 0
 	for range 6 {
-		r, _, err := udp.Exchange(harness.AQuery("www.example.org."), s.Addr)
+		r, _, err := udp.Exchange(harness.ResolverQuery("www.example.org."), s.Addr)
 		if err == nil && len(r.Answer) > 0 {
 			answered++
 		}
@@ -36,7 +36,7 @@ func TestLimiterOneBudgetForBothTransports(t *testing.T) {
 	if answered != 0 {
 		t.Errorf("%d of 6 UDP queries answered after 10 UDP and 10 TCP denials; want the UDP budget spent", answered)
 	}
-	if m := harness.Exchange(t, "tcp", harness.ExternalIP, s.Addr, harness.AQuery("www.example.org.")); len(m.Answer) != 1 {
+	if m := harness.Exchange(t, "tcp", harness.ExternalIP, s.Addr, harness.ResolverQuery("www.example.org.")); len(m.Answer) != 1 {
 		t.Errorf("TCP blocked after 10 TCP denials: %v", m)
 	}
 	mfs := harness.Scrape(t, s.MetricsURL)

@@ -13,6 +13,18 @@ func AQuery(name string) *dns.Msg {
 	return m
 }
 
+// ResolverQuery returns a query for the A records of name as a recursive
+// resolver asks an authoritative server: recursion not desired, EDNS
+// (1232 bytes). The limiter judges such a client by its denials alone; a
+// stub-like query (AQuery: recursion desired, no EDNS) also spends the
+// stub budget with every answer.
+func ResolverQuery(name string) *dns.Msg {
+	m := AQuery(name)
+	m.RecursionDesired = false
+	m.SetEdns0(1232, false)
+	return m
+}
+
 // ANYQuery returns a query for type ANY at name, with EDNS (1232 bytes).
 func ANYQuery(name string) *dns.Msg {
 	m := new(dns.Msg)

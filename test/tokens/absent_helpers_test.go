@@ -23,7 +23,7 @@ const absentCorefile = `absent.test:{port} {
 }`
 
 // absentVeil is the veil block of every guarded server of absent_test.go.
-const absentVeil = "veil {\n trusted 127.0.0.1/32\n }"
+const absentVeil = "veil {\n trusted 127.0.0.1/32\n limit off\n }"
 
 // absentHidden is the number of lines of testdata/absent.zone marked
 // "; hidden": the TXT records veil's default policy hides.
