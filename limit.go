@@ -110,6 +110,7 @@ func (ww *watcher) charge(m *dns.Msg) {
 //go:noinline
 func (ww *watcher) chargeDenial() {
 	lim := ww.zone.limiter
+	ww.counters.denials.Inc()
 	ww.noteDenial(lim.ObserveDenial(&ww.probe, ww.now))
 	if ww.stream {
 		var udp ratelimit.Probe

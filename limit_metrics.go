@@ -17,7 +17,7 @@ var (
 		"server", "zone", "view", "action")
 
 	// TripCount counts prefixes the limiter blocked, by tier (v4_32, v4_24,
-	// v6_64, v6_56, v6_48) and rule (rate or ratio).
+	// v6_64, v6_56, v6_48) and rule (rate, ratio or stub).
 	TripCount = newCounterVec("limiter_trips_total",
 		"Counter of client prefixes the enumeration limiter blocked, by prefix tier and rule.",
 		"server", "zone", "view", "tier", "rule")
@@ -27,6 +27,14 @@ var (
 	// too small for the traffic.
 	CollisionCount = newCounterVec("limiter_collisions_total",
 		"Counter of denials charged to limiter slots shared with another prefix.",
+		"server", "zone", "view")
+
+	// DenialCount counts the denials the limiter charged to external
+	// clients, all prefixes together: the zone-wide signal of an
+	// enumeration spread over many prefixes or public resolvers, which no
+	// prefix's budget sees (alert VeilZoneDenialSurge).
+	DenialCount = newCounterVec("limiter_denials_total",
+		"Counter of denials (NXDOMAIN, NSEC walking steps) the enumeration limiter charged to external clients, all prefixes together.",
 		"server", "zone", "view")
 )
 
@@ -51,10 +59,14 @@ func (v *Veil) limitCounters(zc *zoneCounters, zone string) {
 		zc.limited[la.act] = LimitedCount.WithLabelValues(zc.server, zone, zc.view, la.label)
 	}
 	zc.collisions = CollisionCount.WithLabelValues(zc.server, zone, zc.view)
+	zc.denials = DenialCount.WithLabelValues(zc.server, zone, zc.view)
 	for t := range ratelimit.NumTiers {
 		TripCount.WithLabelValues(zc.server, zone, zc.view, t.String(), "rate")
 		if v.limit.cfg.Ratio > 0 && (t == ratelimit.TierV4Host || t == ratelimit.TierV6Net) {
 			TripCount.WithLabelValues(zc.server, zone, zc.view, t.String(), "ratio")
+		}
+		if v.limit.cfg.StubRate > 0 {
+			TripCount.WithLabelValues(zc.server, zone, zc.view, t.String(), "stub")
 		}
 	}
 }

@@ -83,6 +83,7 @@ type zoneCounters struct {
 	requests     [numClasses]prometheus.Counter
 	limited      [numActions]prometheus.Counter // by the limiter's action; nil: the limiter is off
 	collisions   prometheus.Counter             // nil: the limiter is off
+	denials      prometheus.Counter             // nil: the limiter is off
 	tokensSigned prometheus.Counter
 	tokensAbsent prometheus.Counter
 	// tokensHidden holds a TokensHiddenCount series per rule of the zone's

@@ -68,7 +68,7 @@ var wantFamilies = []string{
 	"coredns_veil_limiter_trips_total", "coredns_veil_limiter_collisions_total",
 	"coredns_veil_limiter_blocked_prefixes", "coredns_veil_limiter_table_slots",
 	"coredns_veil_tokens_hidden_total", "coredns_veil_tokens_signed_unfiltered_total", "coredns_veil_tokens_exposed",
-	"coredns_veil_tokens_absent_answers_total",
+	"coredns_veil_tokens_absent_answers_total", "coredns_veil_limiter_denials_total",
 	"coredns_veil_log_only", "coredns_veil_all_clients",
 }
 
