@@ -31,7 +31,7 @@ func exampleFile(b *testing.B) file.File {
 // running as the server's OnStartup runs it.
 func benchVeils(b *testing.B, next plugin.Handler) (plain, limited *Veil) {
 	b.Helper()
-	plain = newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n}", next)
+	plain = newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n limit off\n}", next)
 	limited = newTestVeil(b, "veil {\n trusted 192.0.2.0/24 2001:db8:1::/48\n limit\n}", next)
 	for _, v := range []*Veil{plain, limited} {
 		// What OnStartup learns for a server block without view or trace
