@@ -10,7 +10,7 @@ COUNT     ?= 8
 # Native fuzz targets, as package:target.
 FUZZ_TARGETS = .:FuzzHandler .:FuzzParse ./tokens:FuzzRewrite ./tokens:FuzzClassify ./tokens:FuzzAbsence
 
-.PHONY: help build run test e2e enum bench bench-record bench-ab bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean
+.PHONY: help build run test e2e enum mimic bench bench-record bench-ab bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -29,6 +29,9 @@ e2e: ## end-to-end tests with real tools (dig, kdig, dnsrecon, nmap, promtool); 
 
 enum: ## the limiter's acceptance test: dnsrecon, fierce, dnsenum, nmap, ldns-walk (~2 min)
 	$(GO) test -tags e2e,enum -count=1 -timeout 30m -run TestEnumE2E -v ./test/enum/
+
+mimic: ## the resolver-mimicking scanner for MINUTES minutes (default 10), names learned per minute
+	VEIL_MIMIC_MINUTES=$${MINUTES:-10} $(GO) test -tags e2e,enum -count=1 -timeout 60m -run TestEnumMimicScanner -v ./test/enum/
 
 bench: ## Go benchmarks: veil against the plain chain, the limiter, the token matcher
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . ./ratelimit/ ./tokens/
