@@ -3,6 +3,7 @@
 package enum
 
 import (
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,9 +18,9 @@ import (
 // runTool runs one tool against the baseline and against its own veil
 // process and checks what it found.
 func runTool(t *testing.T, bin, dir string, z *zoneData, keyBase string, tool toolSpec) toolResult {
-	res := toolResult{tool: tool.name}
+	res := toolResult{tool: tool.name, walker: tool.walker}
 	guess := z.guessable(t, tool)
-	res.guessable = len(guess)
+	res.guess = guess
 	toolDir := filepath.Join(dir, "run-"+tool.name)
 	if err := os.MkdirAll(toolDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -35,10 +36,11 @@ func runTool(t *testing.T, bin, dir string, z *zoneData, keyBase string, tool to
 // it cannot have guessed.
 func runBaseline(t *testing.T, tool toolSpec, toolDir string, guess map[string]bool, z *zoneData, res *toolResult) {
 	baseAddr := basePlainAddr
-	if tool.signed {
+	if tool.walker {
 		baseAddr = baseSignedAddr
 	}
-	out := harness.RunBounded(t, harness.Command{Dir: toolDir, Env: toolEnv(tool, baseAddr, toolDir), Budget: baselineBudget}, toolBin(tool), tool.args(baseAddr)...)
+	argv := tool.command(t, baseAddr, toolDir)
+	out := harness.RunBounded(t, harness.Command{Dir: toolDir, Env: toolEnv(tool, baseAddr, toolDir), Budget: baselineBudget}, argv[0], argv[1:]...)
 	if out.Killed {
 		t.Fatalf("%s did not finish within %v against the server without veil:\n%s", tool.name, baselineBudget, out.Tail(60))
 	}
@@ -56,20 +58,22 @@ func runBaseline(t *testing.T, tool toolSpec, toolDir string, guess map[string]b
 }
 
 // runWithVeil starts the tool's own veil process with the limiter and runs
-// the tool against it: it must find at most veilMaxFrac of its guessable
-// names, and veil's limited-requests counter must move.
+// the tool against it for veilBudget, stopping it then; veil's
+// limited-requests counter must move. What the tools found together is
+// judged in TestEnumE2E.
 func runWithVeil(t *testing.T, bin, dir string, z *zoneData, keyBase string, tool toolSpec, toolDir string, guess map[string]bool, res *toolResult) {
 	// With veil, in a fresh process: the limiter's state is new.
 	startServer(t, bin, filepath.Join(dir, "veil-"+tool.name), z, keyBase, []listener{
-		{addr: tool.addr, signed: tool.signed, veil: "trusted " + unusedTrusted + "\n        limit"},
+		{addr: tool.addr, signed: tool.walker, veil: "trusted " + unusedTrusted + "\n        limit"},
 	})
 	metricsAddr := net.JoinHostPort(tool.addr, "9153")
 	server := "dns://" + net.JoinHostPort(tool.addr, harness.DNSPort)
 	before := scrape(t, metricsAddr)
-	out := harness.RunBounded(t, harness.Command{Dir: toolDir, Env: toolEnv(tool, tool.addr, toolDir), Budget: tool.budget}, toolBin(tool), tool.args(tool.addr)...)
+	argv := tool.command(t, tool.addr, toolDir)
+	out := harness.RunBounded(t, harness.Command{Dir: toolDir, Env: toolEnv(tool, tool.addr, toolDir), Budget: veilBudget}, argv[0], argv[1:]...)
 	after := scrape(t, metricsAddr)
 	found, stray := countFound(out.Text, tool, guess, z)
-	res.veilFound, res.veilTook, res.veilKilled = len(found), out.Took, out.Killed
+	res.veilFound, res.veilTook, res.veilKilled = found, out.Took, out.Killed
 	delta := func(name string, labels ...string) float64 {
 		labels = append(labels, "server", server)
 		return after.Sum(name, labels...) - before.Sum(name, labels...)
@@ -80,22 +84,15 @@ func runWithVeil(t *testing.T, bin, dir string, z *zoneData, keyBase string, too
 	res.trips = delta(tripMetric)
 	how := "finished"
 	if out.Killed {
-		how = "killed at its budget"
+		how = "stopped at " + veilBudget.String()
 	}
 	t.Logf("with veil: %s found %d of %d (%.1f%%), %s after %v; it sent %.0f queries over UDP and %.0f over TCP, veil limited %.0f of them and blocked its prefix %.0f times",
 		tool.name, len(found), len(guess), 100*float64(len(found))/float64(len(guess)), how, out.Took.Round(time.Millisecond),
 		res.udp, res.tcp, res.limited, res.trips)
 	t.Logf("veil counters of %s after the run:\n%s", server, veilLines(after, server))
-	if float64(len(found)) > veilMaxFrac*float64(len(guess)) {
-		t.Errorf("with veil %s found %d of %d names (%.1f%%), want at most %.0f%%: %v\n%s",
-			tool.name, len(found), len(guess), 100*float64(len(found))/float64(len(guess)), 100*veilMaxFrac,
-			slices.Sorted(func(yield func(string) bool) {
-				for n := range found {
-					if !yield(n) {
-						return
-					}
-				}
-			}), out.Tail(40))
+	t.Logf("with veil: %s learned %v", tool.name, sortedNames(found))
+	if out.Killed {
+		t.Logf("with veil: the end of %s's output:\n%s", tool.name, out.Tail(15))
 	}
 	if len(stray) > 0 {
 		t.Errorf("with veil %s found names it cannot have guessed (a zone transfer?): %v", tool.name, stray)
@@ -103,14 +100,6 @@ func runWithVeil(t *testing.T, bin, dir string, z *zoneData, keyBase string, too
 	if res.limited <= 0 {
 		t.Errorf("%s{server=%q} did not move during the %s run", limitedMetric, server, tool.name)
 	}
-}
-
-// toolBin is the program that runs tool: stdbuf for ldns-walk.
-func toolBin(tool toolSpec) string {
-	if tool.name == "ldns-walk" {
-		return "stdbuf"
-	}
-	return tool.name
 }
 
 // toolEnv returns the environment of a tool run: unbuffered output so a
@@ -136,7 +125,7 @@ func countFound(text string, tool toolSpec, guess map[string]bool, z *zoneData) 
 	found = map[string]bool{}
 	seen := map[string]bool{}
 	for _, m := range tool.found.FindAllStringSubmatch(text, -1) {
-		label := strings.ToLower(m[1])
+		label := strings.TrimSuffix(strings.ToLower(m[1]), "."+zoneName)
 		switch {
 		case guess[label]:
 			found[label] = true
@@ -148,4 +137,9 @@ func countFound(text string, tool toolSpec, guess map[string]bool, z *zoneData) 
 	}
 	slices.Sort(stray)
 	return found, stray
+}
+
+// sortedNames returns the names of a set in order.
+func sortedNames(set map[string]bool) []string {
+	return slices.Sorted(maps.Keys(set))
 }
