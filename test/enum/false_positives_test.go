@@ -145,11 +145,15 @@ func farmSources() []string {
 // fpTable formats the per-client figures.
 func fpTable(clients []fpClient) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-30s %-14s %8s %8s %8s %8s %8s\n", "client", "source", "sent", "correct", "limited", "wrong", "cached")
+	fmt.Fprintf(&b, "%-30s %-14s %8s %8s %8s %8s %8s %8s  %s\n", "client", "source", "sent", "denials", "correct", "limited", "wrong", "cached", "first limited")
 	for _, c := range clients {
 		s := c.stats
 		s.mu.Lock()
-		fmt.Fprintf(&b, "%-30s %-14s %8d %8d %8d %8d %8d\n", s.name, s.src, s.sent, s.correct, s.limited, s.wrong, s.cacheHits)
+		first := "never"
+		if s.firstLimited > 0 {
+			first = "after " + s.firstLimited.Round(100*time.Millisecond).String()
+		}
+		fmt.Fprintf(&b, "%-30s %-14s %8d %8d %8d %8d %8d %8d  %s\n", s.name, s.src, s.sent, s.denials, s.correct, s.limited, s.wrong, s.cacheHits, first)
 		s.mu.Unlock()
 	}
 	return b.String()
@@ -165,12 +169,15 @@ type fpStats struct {
 	limited          int // no answer, empty TC=1 or REFUSED with EDE 15 (Blocked): the limiter's answers
 	wrong            int // answered, but not right
 	cacheHits        int // questions the client's cache answered (not sent)
+	denials          int // queries sent whose right answer is NXDOMAIN or NODATA
+	begin            time.Time
+	firstLimited     time.Duration // since begin; 0: never limited
 	examples         []string
 }
 
 // newFPStats returns the counters of a client.
 func newFPStats(name, src, class string) *fpStats {
-	return &fpStats{name: name, src: src, class: class}
+	return &fpStats{name: name, src: src, class: class, begin: time.Now()}
 }
 
 // sentCount returns the number of queries sent.
@@ -186,12 +193,18 @@ func (s *fpStats) record(q checkedQuery, r *dns.Msg, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent++
+	if q.kind != wantRecords {
+		s.denials++
+	}
 	switch {
 	case msg == "":
 		s.correct++
 		return
 	case limited:
 		s.limited++
+		if s.firstLimited == 0 {
+			s.firstLimited = time.Since(s.begin)
+		}
 	default:
 		s.wrong++
 	}
