@@ -49,7 +49,7 @@ const (
 	suspect                            // a TCP client whose UDP traffic is blocked (limit.go)
 	limited                            // the limiter's answer: a refusal says EDE 15 (Blocked)
 	doAbsent                           // act watch: the name exists only for hidden tokens (absent.go)
-	stubLike                           // act watch: recursion desired, no EDNS: the limiter's stub budget applies
+	stubLike                           // act watch: recursion desired, without EDNS or with DO: the limiter's stub budget applies
 )
 
 // has reports whether every flag of f is set.
@@ -136,8 +136,10 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 	}
 	if z.limiter != nil && known && tags&tagExempt == 0 {
 		vd.flags |= doLimit
-		if r.RecursionDesired && r.IsEdns0() == nil {
-			vd.flags |= stubLike
+		if r.RecursionDesired {
+			if opt := r.IsEdns0(); opt == nil || opt.Do() {
+				vd.flags |= stubLike
+			}
 		}
 	}
 	if z.tokens != nil {

@@ -46,16 +46,16 @@ const SlotBytes = 16
 // these defaults) explains them.
 func DefaultConfig() Config {
 	return Config{
-		Rate:      20,
+		Rate:      15,
 		Burst:     100,
-		Ratio:     0.8,
+		Ratio:     0, // off: docs/operations.md, Why these defaults
 		MinCount:  20,
 		Window:    30 * time.Second,
 		Block:     120 * time.Second,
 		Slots:     1 << 18,
 		Slip:      2,
 		StubRate:  1,
-		StubBurst: 10,
+		StubBurst: 4,
 	}
 }
 

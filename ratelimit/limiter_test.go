@@ -265,6 +265,7 @@ func TestCollisionsNeverUnderestimate(t *testing.T) {
 // preallocated) and a heavy hitter among them is still limited.
 func TestMillionSources(t *testing.T) {
 	cfg := DefaultConfig()
+	cfg.Ratio = 0.8 // the rule this test holds the heavy hitter to
 	l := newLimiter(t, cfg)
 	heavy := key("198.51.100.77")
 	var before, after runtime.MemStats
@@ -338,14 +339,16 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("defaults invalid: %v", err)
 	}
 	for name, mod := range map[string]func(*Config){
-		"zero rate":      func(c *Config) { c.Rate = 0 },
-		"zero burst":     func(c *Config) { c.Burst = 0 },
-		"ratio above 1":  func(c *Config) { c.Ratio = 1.5 },
-		"zero min count": func(c *Config) { c.MinCount = 0 },
-		"short window":   func(c *Config) { c.Window = time.Millisecond },
-		"short block":    func(c *Config) { c.Block = 0 },
-		"tiny table":     func(c *Config) { c.Slots = 2 },
-		"level overflow": func(c *Config) { c.Rate, c.Block = 100000, 24*time.Hour },
+		"zero rate":       func(c *Config) { c.Rate = 0 },
+		"zero burst":      func(c *Config) { c.Burst = 0 },
+		"ratio above 1":   func(c *Config) { c.Ratio = 1.5 },
+		"zero min count":  func(c *Config) { c.Ratio, c.MinCount = 0.8, 0 },
+		"short window":    func(c *Config) { c.Ratio, c.Window = 0.8, time.Millisecond },
+		"negative stub":   func(c *Config) { c.StubRate = -1 },
+		"zero stub burst": func(c *Config) { c.StubBurst = 0 },
+		"short block":     func(c *Config) { c.Block = 0 },
+		"tiny table":      func(c *Config) { c.Slots = 2 },
+		"level overflow":  func(c *Config) { c.Rate, c.Block = 100000, 24*time.Hour },
 	} {
 		c := DefaultConfig()
 		mod(&c)

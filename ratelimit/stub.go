@@ -3,10 +3,11 @@ package ratelimit
 import "sync/atomic"
 
 // The stub budget: a client that asks like a stub resolver or a scanning
-// tool (recursion desired, no EDNS) is held to a leaky bucket of every
+// tool (recursion desired, and no EDNS or DNSSEC OK: brute forcers ask
+// without EDNS, NSEC walkers with DO) is held to a leaky bucket of every
 // answer it gets, as BIND's responses-per-second limit holds every client,
 // on top of the denial rules. A recursive resolver asks an authoritative
-// server without recursion and with EDNS, and does not meet it.
+// server without recursion desired, and does not meet it.
 
 // ObserveStub charges an answer, whatever it is, to a stub-like key at time
 // now: to each tier's stub bucket, kept in the key's own slots of the table
@@ -30,7 +31,13 @@ func (l *Limiter) ObserveStub(p *Probe, now int64) Result {
 		la := l.addStubLevel(s[0], t, n)
 		lb := l.addStubLevel(s[1], t, n)
 		res.Collision = res.Collision || la != lb
-		if min(la, lb) <= l.stubBurst[t] || res.Tripped != NoTier {
+		burst := l.stubBurst[t]
+		if p.Suspect {
+			// Blocked over UDP and back over TCP, asking like a tool: the
+			// same tool, in all likelihood.
+			burst = min(burst, SuspectStubBurst*levelScale)
+		}
+		if min(la, lb) <= burst || res.Tripped != NoTier {
 			continue
 		}
 		a, b := p.slots[i][0], p.slots[i][1]
@@ -43,6 +50,11 @@ func (l *Limiter) ObserveStub(p *Probe, now int64) Result {
 	}
 	return res
 }
+
+// SuspectStubBurst is the stub burst of a Suspect key (or StubBurst, if
+// smaller): a stub-like client whose address is blocked over UDP gets this
+// many answers over TCP at once, and one more.
+const SuspectStubBurst = 1
 
 // stubMeta marks the stub buckets' hash input, apart from the transport.
 const stubMeta = 2

@@ -12,8 +12,8 @@ func stubConfig() Config {
 	return c
 }
 
-// A stub-like key gets StubBurst answers and one more, whatever they are;
-// the next trips its client tier, which Blocked then reports. Another
+// A stub-like key gets StubBurst answers, whatever they are; the next
+// trips its client tier, which Blocked then reports. Another
 // key, and the same address over the other transport, are not affected.
 func TestStubBudgetTrips(t *testing.T) {
 	for _, addr := range []string{"198.51.100.7", "2001:db8::7"} {
@@ -25,14 +25,14 @@ func TestStubBudgetTrips(t *testing.T) {
 		var p Probe
 		l.Probe(k, &p)
 		now := int64(1000)
-		for i := range 10 {
+		for i := range int(stubConfig().StubBurst) {
 			if res := l.ObserveStub(&p, now); res.Tripped != NoTier {
 				t.Fatalf("%s: answer %d tripped %v", addr, i+1, res.Tripped)
 			}
 		}
 		res := l.ObserveStub(&p, now)
 		if res.Tripped != p.first || !res.ByStub {
-			t.Fatalf("%s: the 11th answer: %+v, want a trip of the client tier by the stub budget", addr, res)
+			t.Fatalf("%s: the answer past the burst: %+v, want a trip of the client tier by the stub budget", addr, res)
 		}
 		if blocked, tier := l.Blocked(k, now+1); !blocked || tier != p.first {
 			t.Errorf("%s: not blocked after the stub budget tripped (%v %v)", addr, blocked, tier)
@@ -78,5 +78,27 @@ func TestStubBudgetOff(t *testing.T) {
 		if res := l.ObserveStub(&p, 1000); res.Tripped != NoTier {
 			t.Fatalf("answer %d tripped with the stub budget off", i+1)
 		}
+	}
+}
+
+// A Suspect key (blocked over UDP, back over TCP) trips after
+// SuspectStubBurst answers, however large StubBurst is.
+func TestStubBudgetSuspect(t *testing.T) {
+	c := stubConfig()
+	c.StubBurst = 50
+	l, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Probe
+	l.Probe(Key{Addr: netip.MustParseAddr("198.51.100.10"), Stream: true}, &p)
+	p.Suspect = true
+	for i := range SuspectStubBurst {
+		if res := l.ObserveStub(&p, 1000); res.Tripped != NoTier {
+			t.Fatalf("answer %d tripped", i+1)
+		}
+	}
+	if res := l.ObserveStub(&p, 1000); res.Tripped == NoTier {
+		t.Fatalf("a suspect key not tripped after %d answers", SuspectStubBurst+1)
 	}
 }

@@ -44,7 +44,7 @@ func (f *fpZone) want(name string, qtype uint16) checkedQuery {
 	q := checkedQuery{name: name, qtype: qtype, dnssec: f.signed}
 	apex := zoneName + "."
 	exists := name == apex
-	if l, ok := strings.CutSuffix(name, "."+apex); ok && !strings.Contains(l, ".") && f.z.all[l] {
+	if l, ok := strings.CutSuffix(name, "."+apex); ok && (f.z.all[l] || f.nestedOrParent(l)) {
 		exists = true
 	}
 	switch {
@@ -59,6 +59,17 @@ func (f *fpZone) want(name string, qtype uint16) checkedQuery {
 		q.kind = wantNODATA
 	}
 	return q
+}
+
+// nestedOrParent reports whether l (relative to the apex) is one of the
+// zone's nested names or their parent, an empty non-terminal (NODATA).
+func (f *fpZone) nestedOrParent(l string) bool {
+	for _, n := range f.z.nested {
+		if n == l || strings.HasSuffix(n, "."+l) {
+			return true
+		}
+	}
+	return false
 }
 
 // zipf returns a function that draws hosts of f Zipf-like (s = 1.1): a few

@@ -11,22 +11,33 @@ import (
 
 // TestLimiterStubBudget: with the limiter's defaults (on without a limit
 // directive), a client that asks like a stub or a scanning tool (recursion
-// desired, no EDNS) gets 11 answers at once, names that exist included,
-// and is then blocked by the stub budget; a person with dig (recursion
-// desired, EDNS) asking 30 names, 5 of them typos, and a resolver
-// (recursion not desired, EDNS) asking 200 names are never limited.
+// desired, no EDNS) gets 5 answers at once (the stub burst of 4, and the
+// answer that trips), names that exist included, and is then blocked by
+// the stub budget, as is one that asks with DNSSEC OK as NSEC walkers do;
+// a person with dig (recursion desired, EDNS without DO) asking 30 names,
+// 5 of them typos, and a resolver (recursion not desired, EDNS) asking 200
+// names are never limited.
 func TestLimiterStubBudget(t *testing.T) {
 	s := harness.StartServer(t, harness.Corefile("veil {\n trusted 127.0.0.1\n }"))
-	udp := harness.Client("udp", harness.ExternalIP)
-	udp.Timeout = harness.NoAnswerWait
-	answered := 0
-	for range 20 {
-		if r, _, err := udp.Exchange(harness.AQuery("www.example.org."), s.Addr); err == nil && len(r.Answer) == 1 {
-			answered++
+	for _, c := range []struct {
+		src string
+		do  bool
+	}{{harness.ExternalIP, false}, {"127.0.0.5", true}} {
+		client := harness.Client("udp", c.src)
+		client.Timeout = harness.NoAnswerWait
+		answered := 0
+		for range 12 {
+			m := harness.AQuery("www.example.org.")
+			if c.do {
+				m.SetEdns0(1232, true)
+			}
+			if r, _, err := client.Exchange(m, s.Addr); err == nil && len(r.Answer) == 1 {
+				answered++
+			}
 		}
-	}
-	if answered != 11 {
-		t.Errorf("a stub-like client got %d of 20 answers, want 11 (the stub burst of 10, and the answer that trips)", answered)
+		if answered != 5 {
+			t.Errorf("a stub-like client (DO %v) got %d of 12 answers, want 5", c.do, answered)
+		}
 	}
 
 	person := harness.Client("udp", harness.ThirdIP)
@@ -48,7 +59,7 @@ func TestLimiterStubBudget(t *testing.T) {
 		}
 	}
 	mfs := harness.Scrape(t, s.MetricsURL)
-	if got := harness.MetricValue(mfs, "coredns_veil_limiter_trips_total", map[string]string{"server": s.Label, "tier": "v4_32", "rule": "stub"}); got != 1 {
-		t.Errorf("limiter_trips_total{tier=v4_32,rule=stub} = %v, want 1", got)
+	if got := harness.MetricValue(mfs, "coredns_veil_limiter_trips_total", map[string]string{"server": s.Label, "tier": "v4_32", "rule": "stub"}); got != 2 {
+		t.Errorf("limiter_trips_total{tier=v4_32,rule=stub} = %v, want 2", got)
 	}
 }

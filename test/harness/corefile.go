@@ -38,11 +38,15 @@ const DefaultVeil = `veil {
 		trusted 127.0.0.1/32 ::1
 	}`
 
-// LimitVeil is veil with the limiter at its defaults: rate 20/s, burst 100,
-// ratio 0.8 of at least 20 responses in 30s, block 120s, slip 2.
+// LimitVeil is veil with the limiter's defaults (rate 15/s, burst 100,
+// stub 1/s burst 4, block 120s, slip 2) and its ratio rule on: 0.8 of at
+// least 20 responses in 30s. The tests of the denial rules drive it with
+// resolver-like queries (ResolverQuery), which only those rules judge.
 const LimitVeil = `veil {
 		trusted 127.0.0.1
-		limit
+		limit {
+			ratio 0.8 20 30s
+		}
 	}`
 
 // Corefile returns BaseCorefile with the given veil block ("" for none).

@@ -174,9 +174,9 @@ func TestServerLabelPerListener(t *testing.T) {
 	// Listener i gets i+1 queries, so a count under the wrong label shows.
 	for i, addr := range listeners {
 		for range i + 1 {
-			m := new(dns.Msg)
-			m.SetQuestion("www.example.org.", dns.TypeA)
-			if r := harness.Exchange(t, "udp", harness.ExternalIP, addr, m); r.Rcode != dns.RcodeSuccess {
+			// As a resolver asks: a stub-like client would spend the
+			// limiter's stub budget within these 10 queries.
+			if r := harness.Exchange(t, "udp", harness.ExternalIP, addr, harness.ResolverQuery("www.example.org.")); r.Rcode != dns.RcodeSuccess {
 				t.Fatalf("query to %s: %v", addr, r)
 			}
 		}
