@@ -226,7 +226,11 @@ EOF
 #   rate 50000 / burst 10000: the nxdomain mix sends 10 % denials, so even
 #     500,000 QPS from one source stays within the rate; the /24 tier gets
 #     four times as much.
-#   ratio 0.8 20 30s (the default): the mixes have 0 % or 10 % denials.
+#   ratio 0.8 20 30s (off by default; on here for its cost): the mixes
+#     have 0 % or 10 % denials.
+#   stub 50000 10000: dnsperf asks with recursion desired and without EDNS,
+#     as a stub does, so every answer also spends the stub budget (the
+#     costliest path), which must not trip either.
 #   block 1s: veil requires (burst + rate x block) x 16 x 256 < 2^28, so a
 #     high rate needs a short block; nothing trips anyway.
 #   table 262144 (the default, 4 MiB).
@@ -243,6 +247,7 @@ $ZONE:$PORT {
             rate 50000
             burst 10000
             ratio 0.8 20 30s
+            stub 50000 10000
             block 1s
             slip 2
             table $TABLE_SLOTS
