@@ -15,6 +15,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/veildns/veil/ratelimit"
+	"github.com/veildns/veil/tokens"
 )
 
 func init() { plugin.Register(pluginName, setup) }
@@ -65,12 +66,13 @@ const (
 // parse reads one veil directive of a server block into a Veil. Every error
 // names the Corefile line (through c.Errf), the option and what is allowed.
 func parse(c *caddy.Controller) (*Veil, error) {
-	v := &Veil{transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO, logs: newSampledLog(), twins: newTwins(), wallClock: time.Now}
+	v := &Veil{transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO, logs: newSampledLog(), twins: newTwins(), wallClock: time.Now,
+		// The limiter is on unless the Corefile says limit off.
+		limit: &limitSettings{cfg: ratelimit.DefaultConfig()}}
 	var (
 		names           []string
 		trusted, exempt []netip.Prefix
 		tokenSets       []*tokenSettings
-		limitOff        bool
 	)
 	for blocks := 0; c.Next(); blocks++ {
 		if blocks > 0 {
@@ -94,7 +96,6 @@ func parse(c *caddy.Controller) (*Veil, error) {
 				trusted = append(trusted, prefixes...)
 			case "limit":
 				v.limit, exempt, err = parseLimit(c, args)
-				limitOff = v.limit == nil
 			case "tokens":
 				var ts *tokenSettings
 				ts, err = parseTokens(c, args, names)
@@ -107,29 +108,35 @@ func parse(c *caddy.Controller) (*Veil, error) {
 			}
 		}
 	}
-	if v.limit == nil && !limitOff {
-		// The limiter is on unless the Corefile says limit off.
-		v.limit = &limitSettings{cfg: ratelimit.DefaultConfig()}
-	}
 	v.clients = newNetSet(trusted, exempt) // tagTrusted, tagExempt
 	v.everyone = newEveryone(trusted, exempt)
 	policies, err := buildTokenPolicies(c, names, tokenSets)
 	if err != nil {
 		return nil, err
 	}
+	if err := v.addZones(c, names, policies); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// addZones makes the zones veil guards, each with its token policy (nil:
+// off) and, if the limiter is on, its own table.
+func (v *Veil) addZones(c *caddy.Controller, names []string, policies []*tokens.Policy) error {
 	for i, name := range names {
 		z := &zone{name: name, tokens: policies[i]}
 		if v.limit != nil {
 			// One table per zone: all names of a zone share a client's budget.
+			var err error
 			if z.limiter, err = ratelimit.New(v.limit.cfg); err != nil {
-				return nil, c.Errf("limit: %v", err)
+				return c.Errf("limit: %v", err)
 			}
 			z.trips = new(tripRing)
 		}
 		z.counters.build = func(server, view string) *zoneCounters { return v.newCounters(z, server, view) }
 		v.zones = append(v.zones, z)
 	}
-	return v, nil
+	return nil
 }
 
 // parseOption parses the options of the veil block that set a single value.
