@@ -23,6 +23,13 @@ const (
 // IOTimeout bounds every dial, read and write of the clients.
 const IOTimeout = 2 * time.Second
 
+// ScrapeTimeout bounds a scrape of /metrics. It is longer than IOTimeout:
+// every server of the test process shares veil's gauge collector, which
+// reads each zone's limiter table at scrape time (4 MiB each, on by
+// default), and under -race every atomic load of that read is
+// instrumented: a scrape took over 2 s in CI.
+const ScrapeTimeout = 20 * time.Second
+
 // NoAnswerWait is how long RawExchange waits before it takes silence as no
 // answer. Loopback answers take microseconds, even under -race.
 const NoAnswerWait = 300 * time.Millisecond

@@ -12,7 +12,7 @@ import (
 // Scrape returns the metric families served at url.
 func Scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	t.Helper()
-	c := &http.Client{Timeout: IOTimeout}
+	c := &http.Client{Timeout: ScrapeTimeout}
 	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
