@@ -1,7 +1,9 @@
 // Package ratelimit is veil's enumeration limiter: it counts, per client
-// prefix, the responses that deny existence (NXDOMAIN, NODATA) and blocks a
-// prefix that denies too fast or too often, in a fixed table that never
-// grows and never forgets a heavy hitter.
+// prefix, the responses that deny a name's existence (the caller decides
+// which: veil counts NXDOMAIN and NSEC walking steps, not NODATA) and, for
+// stub-like clients, every response, and blocks a prefix that gets denials
+// too fast (or too often) or answers too fast as a stub, in a fixed table
+// that never grows and never forgets a heavy hitter.
 //
 // # Table
 //
@@ -49,6 +51,16 @@
 // IPv6 /64 (x1), /56 (x4) and /48 (x16). Spraying source addresses inside a
 // prefix (massdns --rand-src-ipv6) still lands in one budget. The ratio rule
 // applies to the first tier of each family, the client.
+//
+// # Stub budget
+//
+// ObserveStub charges every response of a stub-like key (the caller
+// decides which: veil's are clients that ask with recursion desired, and
+// without EDNS or with DNSSEC OK) to a second leaky bucket per tier, kept
+// in two more slots of the key's table under a hash of their own and
+// drained at StubRate; over StubBurst the tier trips like any other, by
+// blocking the key's ordinary slots. A Suspect key's stub burst is
+// SuspectStubBurst.
 //
 // The package knows nothing of DNS: the caller says whether a response was a
 // denial, and passes the time in.
