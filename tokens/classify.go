@@ -51,7 +51,7 @@ func (m *Matcher) ClassifyAt(o *Owner, txt []string) Match {
 	// (_VENDOR-challenge) but is a public one: what is no ACME digest
 	// there is judged by its value.
 	if lfirst := o.lower[:o.n]; string(lfirst) != "_acme-challenge" && genericOwner(lfirst) {
-		return Match{Kind: Token, Rule: m.generic, Dedicated: true}
+		return Match{Kind: Token, Rule: m.generic}
 	}
 	if genericValue(head, delim) || genericDotValue(head) {
 		return Match{Kind: Token, Rule: m.generic}
@@ -120,7 +120,7 @@ func (m *Matcher) byRules(o *Owner, head []byte, delim int, rec *record) Match {
 			return
 		}
 		if m.claims(i, o, head, rec) {
-			found = Match{Kind: Token, Rule: i, Dedicated: m.rules[i].value == nil}
+			found = Match{Kind: Token, Rule: i}
 		}
 	}
 	if delim >= 0 {

@@ -58,9 +58,6 @@ const (
 type Match struct {
 	Kind Kind
 	Rule int // index into Matcher.Rules, for Kind == Token
-	// Dedicated is set when the owner label alone identified the token
-	// (_github-challenge-org): such a name holds nothing but the token.
-	Dedicated bool
 }
 
 // keyDelims end the key of a "key=value" token.
