@@ -125,17 +125,7 @@ func (l *Limiter) extendHorizon(until int64) {
 // block raises both slots of a key to the tier's blocked level, so the key
 // stays over its burst for the block time.
 func (l *Limiter) block(a, b uint64, t Tier, now uint64) {
-	for _, i := range [2]uint64{a, b} {
-		for {
-			old := atomic.LoadUint64(&l.words[i])
-			if l.level(old, t, now) >= l.blockLevel[t] {
-				break
-			}
-			if atomic.CompareAndSwapUint64(&l.words[i], old, l.blockLevel[t]<<timeBits|now) {
-				break
-			}
-		}
-	}
+	l.raise(a, b, t, now, l.blockLevel[t])
 }
 
 // ratioAddMargin keeps the ratio word's 16-bit counts from carrying into the
