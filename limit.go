@@ -19,7 +19,8 @@ import (
 // limitSettings is the parsed "limit" block, shared by the block's zones
 // (each has its own table).
 type limitSettings struct {
-	cfg ratelimit.Config
+	cfg     ratelimit.Config
+	cluster *clusterSettings // nil: this replica's table is its own
 }
 
 // limitedActions are the actions a query from a blocked prefix gets, with
@@ -111,11 +112,13 @@ func (ww *watcher) charge(m *dns.Msg) {
 func (ww *watcher) chargeDenial() {
 	lim := ww.zone.limiter
 	ww.counters.denials.Inc()
-	ww.noteDenial(lim.ObserveDenial(&ww.probe, ww.now))
+	ww.noteDenial(lim.ObserveDenial(&ww.probe, ww.now), ww.stream)
+	ww.tally(&ww.probe, ratelimit.ChargeDenial)
 	if ww.stream {
 		var udp ratelimit.Probe
 		lim.Probe(ratelimit.Key{Addr: ww.client}, &udp)
-		ww.noteDenial(lim.ObserveDenial(&udp, ww.now))
+		ww.noteDenial(lim.ObserveDenial(&udp, ww.now), false)
+		ww.tally(&udp, ratelimit.ChargeDenial)
 	}
 }
 
@@ -123,16 +126,19 @@ func (ww *watcher) chargeDenial() {
 //
 //go:noinline
 func (ww *watcher) chargeStub() {
-	ww.noteDenial(ww.zone.limiter.ObserveStub(&ww.probe, ww.now))
+	ww.noteDenial(ww.zone.limiter.ObserveStub(&ww.probe, ww.now), ww.stream)
+	ww.tally(&ww.probe, ratelimit.ChargeStub)
 }
 
-// noteDenial counts a collision and records a trip of a charged denial.
-func (ww *watcher) noteDenial(res ratelimit.Result) {
+// noteDenial counts a collision and records a trip of a charged denial,
+// to the client's key on the transport stream says.
+func (ww *watcher) noteDenial(res ratelimit.Result, stream bool) {
 	if res.Collision {
 		ww.counters.collisions.Inc()
 	}
 	if res.Tripped != ratelimit.NoTier {
-		ww.v.tripped(ww.zone, ww.counters, res, ww.client, ww.req.Question[0].Name, ww.now)
+		key := ratelimit.Key{Addr: ww.client, Stream: stream}
+		ww.v.tripped(ww.zone, ww.counters, res, key, ww.req.Question[0].Name, ww.now)
 	}
 }
 
@@ -189,8 +195,8 @@ func holdsNothing(nsec *dns.NSEC) bool {
 const typeNXNAME = 128
 
 // tripped records that a prefix was blocked: counted, remembered for the
-// blocked-prefixes gauge, and logged.
-func (v *Veil) tripped(z *zone, zc *zoneCounters, res ratelimit.Result, client netip.Addr, qname string, now int64) {
+// blocked-prefixes gauge, logged, and published to the other replicas.
+func (v *Veil) tripped(z *zone, zc *zoneCounters, res ratelimit.Result, key ratelimit.Key, qname string, now int64) {
 	rule := "rate"
 	switch {
 	case res.ByRatio:
@@ -199,8 +205,10 @@ func (v *Veil) tripped(z *zone, zc *zoneCounters, res ratelimit.Result, client n
 		rule = "stub"
 	}
 	TripCount.WithLabelValues(zc.server, z.name, zc.view, res.Tripped.String(), rule).Inc()
-	z.trips.add(now+v.limit.cfg.Block.Milliseconds(), zc)
-	v.logs.tripEvent(res.Tripped, rule, client, qname, z.name, v.limit.cfg.Block, v.logOnly)
+	until := now + v.limit.cfg.Block.Milliseconds()
+	z.trips.add(until, zc)
+	v.publishTrip(z, res, key, until)
+	v.logs.tripEvent(res.Tripped, rule, key.Addr, qname, z.name, v.limit.cfg.Block, v.logOnly)
 }
 
 // tripRing remembers the expiry of the most recent blocks of one zone, so

@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	allowedLimitOptions = "rate, burst, ratio, stub, block, slip, table, exempt"
+	allowedLimitOptions = "rate, burst, ratio, stub, block, slip, table, exempt, cluster"
 )
 
 // parseLimit parses "limit" and its optional block:
@@ -27,6 +27,7 @@ const (
 //	    slip N
 //	    table SLOTS
 //	    exempt ADDRESS|CIDR...
+//	    cluster URL|HOST:PORT [prefix PREFIX] [interval DURATION] [tls-ca FILE] [user NAME] [password SECRET]
 //	}
 //	limit off
 //
@@ -54,6 +55,11 @@ func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt [
 		if opt == "exempt" {
 			prefixes, err := parseNetworks(c, "limit: exempt", args)
 			exempt = append(exempt, prefixes...)
+			return err
+		}
+		if opt == "cluster" {
+			var err error
+			ls.cluster, err = parseCluster(c, args)
 			return err
 		}
 		return parseLimitOption(c, ls, opt, args)

@@ -37,6 +37,9 @@ func setup(c *caddy.Controller) error {
 		if v.limit != nil {
 			startClock()
 		}
+		if err := v.startCluster(listeners); err != nil {
+			return plugin.Error(pluginName, err)
+		}
 		v.startAbsence(cfg.Handlers())
 		v.logExposedTokens()
 		v.everyone.warn(v.zones)
@@ -45,6 +48,7 @@ func setup(c *caddy.Controller) error {
 	})
 	c.OnShutdown(func() error {
 		gauges.remove(v)
+		v.stopCluster()
 		v.stopAbsence()
 		if v.limit != nil {
 			stopClock()
@@ -109,6 +113,9 @@ func parse(c *caddy.Controller) (*Veil, error) {
 		}
 	}
 	v.clients = newNetSet(trusted, exempt) // tagTrusted, tagExempt
+	if v.limit != nil && v.limit.cluster != nil {
+		v.limit.cluster.shield = slices.Concat(trusted, exempt)
+	}
 	v.everyone = newEveryone(trusted, exempt)
 	policies, err := buildTokenPolicies(c, names, tokenSets)
 	if err != nil {
@@ -132,6 +139,9 @@ func (v *Veil) addZones(c *caddy.Controller, names []string, policies []*tokens.
 				return c.Errf("limit: %v", err)
 			}
 			z.trips = new(tripRing)
+			if v.limit.cluster != nil {
+				z.tally = ratelimit.NewTally(clusterTallySlots)
+			}
 		}
 		z.counters.build = func(server, view string) *zoneCounters { return v.newCounters(z, server, view) }
 		v.zones = append(v.zones, z)

@@ -12,12 +12,15 @@ import (
 // the zone's counters per listener and view. Each field is set at setup;
 // a nil limiter or policy means that protection is off for the zone.
 type zone struct {
-	name     string             // lower-case, fully qualified
-	limiter  *ratelimit.Limiter // nil: the limiter is off
-	trips    *tripRing          // recent trips, for the blocked-prefixes gauge
-	tokens   *tokens.Policy     // nil: tokens are not filtered
-	absent   absence            // names that exist only for hidden tokens (absent.go)
-	counters counterCache       // per (server, view)
+	name    string             // lower-case, fully qualified
+	limiter *ratelimit.Limiter // nil: the limiter is off
+	trips   *tripRing          // recent trips, for the blocked-prefixes gauge
+	tally   *ratelimit.Tally   // charges to share; nil without the cluster option
+	// clusterIndex is the zone's index in the cluster.Syncer's zones.
+	clusterIndex int
+	tokens       *tokens.Policy // nil: tokens are not filtered
+	absent       absence        // names that exist only for hidden tokens (absent.go)
+	counters     counterCache   // per (server, view)
 }
 
 // zoneSet holds the zones veil guards.

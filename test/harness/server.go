@@ -30,6 +30,21 @@ var startMu sync.Mutex
 // The package's TestMain must have called Main.
 func StartServer(t *testing.T, corefile string) Server {
 	t.Helper()
+	return startServer(t, corefile, false)
+}
+
+// StartServerShutdown is StartServer, and when the test ends it also runs
+// the plugins' shutdown callbacks, as CoreDNS does when it exits, which
+// stop their goroutines (veil's clock, zone readers and Redis exchange).
+// The prometheus plugin's callback closes its listener for good, so the
+// Corefile must give it an address of its own: {port2}.
+func StartServerShutdown(t *testing.T, corefile string) Server {
+	t.Helper()
+	return startServer(t, corefile, true)
+}
+
+func startServer(t *testing.T, corefile string, shutdown bool) Server {
+	t.Helper()
 	startMu.Lock()
 	defer startMu.Unlock()
 	caddy.Quiet, dnsserver.Quiet = true, true
@@ -54,7 +69,12 @@ func StartServer(t *testing.T, corefile string) Server {
 	if err != nil {
 		t.Fatalf("starting CoreDNS: %v\n%s", err, corefile)
 	}
-	t.Cleanup(func() { _ = inst.Stop() })
+	t.Cleanup(func() {
+		_ = inst.Stop()
+		if shutdown {
+			_ = inst.ShutdownCallbacks()
+		}
+	})
 	return Server{
 		Addr:       net.JoinHostPort(TrustedIP, fmt.Sprint(port)),
 		MetricsURL: "http://" + metrics.ListenAddr + "/metrics",

@@ -14,7 +14,8 @@
 //     feature (trusted, transfer, any, a limiter with a small burst, tokens),
 //     the second one in log-only mode:
 //
-//     enforce   127.0.89.1  veil trusts 127.0.0.1; metrics on 127.0.89.1:9153
+//     enforce   127.0.89.1  veil trusts 127.0.0.1; metrics on 127.0.89.1:9153;
+//                           the limiter shares its state through a redis-server
 //     log-only  127.0.89.2  the same, with log-only
 //
 //     and clients from 127.0.0.1 (trusted) and 127.0.0.2 to 127.0.0.5
@@ -98,8 +99,9 @@ run-id  IN TXT   "%s"
 @       IN TXT   "internal-audit-id=mon-e2e-42"
 `
 
-// corefileTemplate: verb 1 is the zone file. Both listeners run every
-// feature; the second adds log-only, drops instead of refusing, and changes
+// corefileTemplate: verb 1 is the zone file, verb 2 the address of the
+// Redis the first listener's limiter shares its state through. Both
+// listeners run every feature; the second adds log-only, drops instead of refusing, and changes
 // the token policy (Google hidden, DocuSign revealed).
 const corefileTemplate = `mon.test:53 {
     bind 127.0.89.1
@@ -115,6 +117,7 @@ const corefileTemplate = `mon.test:53 {
             block 5m
             slip 2
             table 4096
+            cluster redis://%[2]s prefix veil:mon:
         }
         tokens {
             pattern ^internal-audit-id=

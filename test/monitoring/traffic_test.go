@@ -21,11 +21,14 @@ import (
 // waits until both listeners answer with this run's nonce.
 func startCoreDNS(t *testing.T, bin, dir string) {
 	t.Helper()
+	// The enforcing listener shares its limiter through a Redis, so the
+	// cluster series appear too.
+	redis := harness.StartRedis(t)
 	nonce := harness.Nonce(t)
 	zone := filepath.Join(dir, "db.mon.test")
 	harness.WriteFile(t, zone, fmt.Sprintf(zoneTemplate, nonce))
 	corefile := filepath.Join(dir, "Corefile")
-	harness.WriteFile(t, corefile, fmt.Sprintf(corefileTemplate, zone))
+	harness.WriteFile(t, corefile, fmt.Sprintf(corefileTemplate, zone, redis.Addr))
 	harness.StartCoreDNS(t, bin, corefile, readyTimeout, func() error {
 		for _, a := range []string{enforceAddr, logOnlyAddr} {
 			if err := harness.ProbeNonce(net.JoinHostPort(a, harness.DNSPort), "run-id."+zoneName+".", nonce); err != nil {
