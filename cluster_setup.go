@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ func (cs *clusterSettings) setOption(key, val string) error {
 	switch key {
 	case "prefix":
 		if !validPrefix(val) {
-			return fmt.Errorf("got %q; allowed: 1 to 64 printable ASCII characters without spaces, such as veil:prod:", val)
+			return fmt.Errorf("got %q; allowed: 1 to 64 printable ASCII characters without spaces (default veil:)", val)
 		}
 		cs.prefix = val
 	case "interval":
@@ -109,24 +110,31 @@ func (cs *clusterSettings) setOption(key, val string) error {
 }
 
 // parseRedisAddress parses a redis:// or rediss:// URL (without query
-// parameters: veil sets the timeouts) or a plain HOST:PORT.
+// parameters: veil sets the timeouts) or a plain HOST:PORT. Its errors show
+// the URL without its password.
 func parseRedisAddress(s string) (*redis.Options, error) {
+	shown := s
+	if u, err := url.Parse(s); err == nil {
+		shown = u.Redacted()
+	} else if i := strings.LastIndex(s, "@"); i >= 0 {
+		shown = "..." + s[i:]
+	}
 	if !strings.Contains(s, "://") {
 		host, port, err := net.SplitHostPort(s)
 		if err != nil || host == "" || port == "" {
-			return nil, fmt.Errorf("%q is neither a redis:// or rediss:// URL nor HOST:PORT", s)
+			return nil, fmt.Errorf("%q is neither a redis:// or rediss:// URL nor HOST:PORT", shown)
 		}
 		return &redis.Options{Addr: s}, nil
 	}
 	if !strings.HasPrefix(s, "redis://") && !strings.HasPrefix(s, "rediss://") {
-		return nil, fmt.Errorf("%q: the scheme must be redis:// or rediss:// (TLS)", s)
+		return nil, fmt.Errorf("%q: the scheme must be redis:// or rediss:// (TLS)", shown)
 	}
 	if strings.Contains(s, "?") {
-		return nil, fmt.Errorf("%q: query parameters are not allowed; veil sets the timeouts", s)
+		return nil, fmt.Errorf("%q: query parameters are not allowed; veil sets the timeouts", shown)
 	}
 	ro, err := redis.ParseURL(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q: %v", s, err)
+		return nil, fmt.Errorf("%q: %w", shown, err)
 	}
 	if ro.TLSConfig != nil {
 		ro.TLSConfig.MinVersion = tls.VersionTLS12

@@ -14,9 +14,11 @@
 //     feature (trusted, transfer, any, a limiter with a small burst, tokens),
 //     the second one in log-only mode:
 //
-//     enforce   127.0.89.1  veil trusts 127.0.0.1; metrics on 127.0.89.1:9153;
-//                           the limiter shares its state through a redis-server
+//     enforce   127.0.89.1  veil trusts 127.0.0.1; metrics on 127.0.89.1:9153
 //     log-only  127.0.89.2  the same, with log-only
+//
+//     where the enforcing listener's limiter shares its state through a
+//     redis-server on a loopback port (the cluster series),
 //
 //     and clients from 127.0.0.1 (trusted) and 127.0.0.2 to 127.0.0.5
 //     (external) send positive queries, TXT queries with hidden tokens, AXFR,
