@@ -8,7 +8,7 @@ BENCHTIME ?= 1s
 COUNT     ?= 8
 
 # Native fuzz targets, as package:target.
-FUZZ_TARGETS = .:FuzzHandler .:FuzzParse ./tokens:FuzzRewrite ./tokens:FuzzClassify ./tokens:FuzzAbsence
+FUZZ_TARGETS = .:FuzzHandler .:FuzzParse ./tokens:FuzzRewrite ./tokens:FuzzClassify ./tokens:FuzzAbsence ./cluster:FuzzDecode
 
 .PHONY: help build run test e2e enum mimic bench bench-record bench-ab bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean
 
@@ -34,7 +34,7 @@ mimic: ## the resolver-mimicking scanner for MINUTES minutes (default 10), names
 	VEIL_MIMIC_MINUTES=$${MINUTES:-10} $(GO) test -tags e2e,enum -count=1 -timeout 60m -run TestEnumMimicScanner -v ./test/enum/
 
 bench: ## Go benchmarks: veil against the plain chain, the limiter, the token matcher
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . ./ratelimit/ ./tokens/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . ./ratelimit/ ./tokens/ ./cluster/
 
 bench-record: ## VeilAdded and the limiter's benchmarks, stamped with commit, machine and command, for docs/performance.md
 	@echo "measured at commit $$(git rev-parse --short HEAD)$$(git diff --quiet || echo '+changes') on $$(date -u +%F), $$(nproc) CPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $$($(GO) version | cut -d' ' -f3)"

@@ -44,7 +44,7 @@ const (
 func parseCluster(c *caddy.Controller, args []string) (*clusterSettings, error) {
 	if len(args) == 0 || len(args)%2 != 1 {
 		// Not echoed: the arguments may hold a password.
-		return nil, c.Errf("limit: cluster: got %d arguments, want an address and keyword-value pairs; allowed: %s", len(args), clusterSyntax)
+		return nil, c.Errf("limit: cluster: got %d arguments, want an address and keyword-value pairs (a {$ENV} placeholder of an unset variable drops its argument); allowed: %s", len(args), clusterSyntax)
 	}
 	ro, err := parseRedisAddress(args[0])
 	if err != nil {

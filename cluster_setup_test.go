@@ -76,7 +76,7 @@ func TestParseClusterErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct{ line, want string }{
-		{"cluster", `limit: cluster: got 0 arguments, want an address and keyword-value pairs; allowed: cluster redis://HOST:PORT`},
+		{"cluster", `limit: cluster: got 0 arguments, want an address and keyword-value pairs (a {$ENV} placeholder of an unset variable drops its argument); allowed: cluster redis://HOST:PORT`},
 		{"cluster 127.0.0.1:6379 prefix", `limit: cluster: got 2 arguments`},
 		{"cluster redis.example", `limit: cluster: "redis.example" is neither a redis:// or rediss:// URL nor HOST:PORT`},
 		{"cluster http://redis.example:6379", `the scheme must be redis:// or rediss:// (TLS)`},

@@ -32,6 +32,10 @@ func TestMetricNamesLint(t *testing.T) {
 	tv.ServeDNS(context.Background(), newTestWriter(t, externalV6, true), query("tokens.test.", dns.TypeTXT, true))
 	gauges.add(tv)
 	defer gauges.remove(tv)
+	// The cluster option's series, as startCluster creates them.
+	newClusterMetrics("dns://:53")
+	clusterBlocks.WithLabelValues("dns://:53", "example.org.")
+	clusterSync.WithLabelValues("dns://:53").Observe(0.001)
 
 	mfs, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {
@@ -70,11 +74,15 @@ var wantFamilies = []string{
 	"coredns_veil_tokens_hidden_total", "coredns_veil_tokens_signed_unfiltered_total", "coredns_veil_tokens_exposed",
 	"coredns_veil_tokens_absent_answers_total", "coredns_veil_limiter_denials_total",
 	"coredns_veil_log_only", "coredns_veil_all_clients",
+	"coredns_veil_cluster_connected", "coredns_veil_cluster_sync_duration_seconds", "coredns_veil_cluster_sync_errors_total",
+	"coredns_veil_cluster_events_sent_total", "coredns_veil_cluster_events_received_total",
+	"coredns_veil_cluster_events_rejected_total", "coredns_veil_cluster_batches_dropped_total",
+	"coredns_veil_cluster_counts_dropped_total", "coredns_veil_cluster_blocks_installed_total",
 }
 
 var allowedLabels = map[string]bool{
 	"server": true, "zone": true, "view": true, "class": true, "reason": true, "action": true, "mode": true,
-	"tier": true, "rule": true, "state": true, "vendor": true, "list": true, "family": true,
+	"tier": true, "rule": true, "state": true, "vendor": true, "list": true, "family": true, "kind": true,
 }
 
 // A (server, view) starts with the policy-action and trip counters its

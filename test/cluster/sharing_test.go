@@ -1,8 +1,13 @@
 package cluster
 
 import (
+	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/veildns/veil/test/harness"
 )
@@ -28,7 +33,12 @@ func TestClusterOneBudget(t *testing.T) {
 	// Each scan from its own /24, so no wider tier carries over.
 	single := scan(t, "127.0.1.1", addrs(one), scanQueries, scanPace)
 	alone := scan(t, "127.0.2.1", addrs(apart), scanQueries, scanPace)
+	ops := redisOps(t, r)
+	start := time.Now()
 	together := scan(t, "127.0.3.1", addrs(shared), scanQueries, scanPace)
+	// Four replicas use this Redis: the three and the one above.
+	t.Logf("Redis commands per second per replica during the shared scan: %.1f",
+		float64(redisOps(t, r)-ops)/time.Since(start).Seconds()/4)
 	t.Logf("guesses answered of %d at %v each: one replica %d, three apart %d, three sharing Redis %d",
 		scanQueries, scanPace, single, alone, together)
 
@@ -84,4 +94,29 @@ func TestClusterBlockReachesAllReplicas(t *testing.T) {
 	if blocked(t, "127.0.5.1", rs[1].Addr) {
 		t.Error("a client of another /24 is blocked too")
 	}
+}
+
+// redisOps returns the commands r has processed (INFO stats), less the
+// INFO command itself.
+func redisOps(t *testing.T, r *harness.Redis) int {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := rdb.Info(ctx, "stats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "total_commands_processed:"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("INFO stats has no total_commands_processed")
+	return 0
 }
