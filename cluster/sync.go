@@ -252,10 +252,11 @@ func (s *Syncer) sync() error {
 	return err
 }
 
+// setConnected records the outcome of a sync. The gauge is written every
+// time, not only on a change, so that after a reload, when the old
+// Syncer's last write may come after the new one's, it is right again
+// within an interval.
 func (s *Syncer) setConnected(up bool) {
-	if up == s.connected {
-		return
-	}
 	s.connected = up
 	if up {
 		s.o.Metrics.Connected.Set(1)
