@@ -36,8 +36,9 @@ type Process struct {
 
 // StartProcess starts p and polls p.Ready, at most 200 times within
 // p.Timeout, until it returns nil. The process is killed by its PID and
-// reaped in t.Cleanup; if the test failed its log is printed.
-func StartProcess(t *testing.T, p Process) {
+// reaped in t.Cleanup; if the test failed its log is printed. It returns
+// the process, for a test that signals it itself.
+func StartProcess(t *testing.T, p Process) *os.Process {
 	t.Helper()
 	logFile, err := os.Create(p.LogPath)
 	if err != nil {
@@ -79,20 +80,22 @@ func StartProcess(t *testing.T, p Process) {
 		default:
 		}
 		if lastErr = p.Ready(); lastErr == nil {
-			return
+			return cmd.Process
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s not ready after %v: %v\nlog:\n%s", p.Name, p.Timeout, lastErr, Tail(p.LogPath, 50))
+	return nil
 }
 
 // StartCoreDNS starts the binary bin with corefile (logging to coredns.log
 // beside it) and waits until ready returns nil (see StartProcess). hint
-// tells what start-up needs, for the failure message.
-func StartCoreDNS(t *testing.T, bin, corefile string, timeout time.Duration, ready func() error, hint string) {
+// tells what start-up needs, for the failure message. It returns the
+// process.
+func StartCoreDNS(t *testing.T, bin, corefile string, timeout time.Duration, ready func() error, hint string) *os.Process {
 	t.Helper()
 	dir := filepath.Dir(corefile)
-	StartProcess(t, Process{
+	return StartProcess(t, Process{
 		Name: "coredns", Dir: dir, LogPath: filepath.Join(dir, "coredns.log"),
 		Argv: []string{bin, "-conf", corefile}, Timeout: timeout, Ready: ready,
 		Hint: "port 53 needs root or CAP_NET_BIND_SERVICE and " + hint,
