@@ -53,8 +53,11 @@ func startE2EReplica(t *testing.T, bin, redisAddr string) e2eReplica {
 	proc := harness.StartCoreDNS(t, bin, corefile, harness.ReadyTimeout, func() error {
 		c := &dns.Client{Timeout: 300 * time.Millisecond}
 		r, _, err := c.Exchange(harness.ResolverQuery("www.example.org."), addr)
-		if err != nil || len(r.Answer) == 0 {
-			return fmt.Errorf("www.example.org from %s: %v %v", addr, r, err)
+		if err != nil {
+			return fmt.Errorf("www.example.org from %s: %w", addr, err)
+		}
+		if len(r.Answer) == 0 {
+			return fmt.Errorf("www.example.org from %s: no answer in %v", addr, r)
 		}
 		return nil
 	}, "a free port")
