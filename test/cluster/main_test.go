@@ -25,16 +25,16 @@ import (
 func TestMain(m *testing.M) { harness.Main(m) }
 
 // replicaCorefile serves example.org with veil's limiter at its defaults
-// (rate 15/s, burst 100, block 120s) but without the stub rule, which
-// the tests' resolver-like queries do not meet anyway, and with a small
-// table so scrapes stay quick under -race. {cluster} is the cluster line.
+// (rate 15/s, burst 100, block 120s; stub 1/s, burst 4) and a small table,
+// so scrapes stay quick under -race. {limits} holds more limit lines,
+// {cluster} the cluster line.
 const replicaCorefile = `example.org:{port} {
 	bind 127.0.0.1
 	prometheus 127.0.0.1:{port2}
 	veil {
 		trusted 127.0.0.1
 		limit {
-			stub off
+			{limits}
 			table 4096
 			{cluster}
 		}
@@ -42,8 +42,16 @@ const replicaCorefile = `example.org:{port} {
 	file {zones}/db.example.org example.org
 }`
 
-// startReplicas starts n replicas; with a Redis they share it under prefix.
+// startReplicas starts n replicas without the stub rule, which the
+// resolver-like queries of most tests do not meet anyway; with a Redis
+// they share it under prefix.
 func startReplicas(t *testing.T, n int, r *harness.Redis, prefix string) []harness.Server {
+	t.Helper()
+	return startReplicasLimits(t, n, r, prefix, "stub off")
+}
+
+// startReplicasLimits is startReplicas with the given limit lines.
+func startReplicasLimits(t *testing.T, n int, r *harness.Redis, prefix, limits string) []harness.Server {
 	t.Helper()
 	line := ""
 	if r != nil {
@@ -51,7 +59,7 @@ func startReplicas(t *testing.T, n int, r *harness.Redis, prefix string) []harne
 	}
 	out := make([]harness.Server, n)
 	for i := range out {
-		out[i] = harness.StartServerShutdown(t, strings.Replace(replicaCorefile, "{cluster}", line, 1))
+		out[i] = harness.StartServerShutdown(t, strings.NewReplacer("{cluster}", line, "{limits}", limits).Replace(replicaCorefile))
 	}
 	if r != nil {
 		for _, s := range out {

@@ -106,6 +106,14 @@ func TestClusterRedisOutage(t *testing.T) {
 			t.Errorf("%s did not learn the block imposed while Redis was down", s.Label)
 		}
 	}
+	// Counts are shared again: a few denials on one replica reach another.
+	received := metric(t, rs[1], "coredns_veil_cluster_events_received_total", "kind", "denials")
+	scan(t, "127.0.6.2", addrs(rs[:1]), 20, 5*time.Millisecond)
+	if _, ok := waitFor(2*time.Second, func() bool {
+		return metric(t, rs[1], "coredns_veil_cluster_events_received_total", "kind", "denials") > received
+	}); !ok {
+		t.Error("after Redis's restart, denial counts no longer reach the other replicas")
+	}
 	late := startReplicas(t, 1, r, "veil:outage:")[0]
 	if _, ok := waitFor(2*time.Second, func() bool { return blocked(t, scanner, late.Addr) }); !ok {
 		t.Error("a replica started after Redis's restart did not catch up on the block in force")
