@@ -1,7 +1,6 @@
 package veil
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -33,17 +32,13 @@ func BenchmarkClusterAdded(b *testing.B) {
 	stub := query("www.example.org.", dns.TypeA, false)
 	denial := query("nope.example.org.", dns.TypeA, true)
 	denial.RecursionDesired = false
-	nx := new(dns.Msg).SetRcode(denial, dns.RcodeNameError)
 	for _, c := range []struct {
 		name string
 		r    *dns.Msg
 		next plugin.Handler
 	}{
 		{"positive", positive, preparedNext(positive)},
-		{"denial", denial, plugin.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
-			w.WriteMsg(nx)
-			return dns.RcodeNameError, nil
-		})},
+		{"denial", denial, preparedDenial(denial)},
 		{"stub-like", stub, preparedNext(stub)},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -126,6 +126,15 @@ func preparedNext(r *dns.Msg) plugin.Handler {
 	})
 }
 
+// preparedDenial is preparedNext for an NXDOMAIN answer to r.
+func preparedDenial(r *dns.Msg) plugin.Handler {
+	nx := new(dns.Msg).SetRcode(r, dns.RcodeNameError)
+	return plugin.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
+		w.WriteMsg(nx)
+		return dns.RcodeNameError, nil
+	})
+}
+
 // BenchmarkVeilOnly measures veil's own pass-through work with a next
 // handler that writes a prepared answer and allocates nothing, so the
 // difference to "next" is veil alone. The parallel variants show how the

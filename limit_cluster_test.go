@@ -1,7 +1,6 @@
 package veil
 
 import (
-	"context"
 	"net"
 	"runtime"
 	"testing"
@@ -81,17 +80,13 @@ func waitGoroutines(n int) (int, bool) {
 func TestClusterQueryPathAllocs(t *testing.T) {
 	denial := query("nope.example.org.", dns.TypeA, true)
 	denial.RecursionDesired = false
-	nx := new(dns.Msg).SetRcode(denial, dns.RcodeNameError)
 	stub := query("www.example.org.", dns.TypeA, false)
 	for _, c := range []struct {
 		name string
 		r    *dns.Msg
 		next plugin.Handler
 	}{
-		{"denial", denial, plugin.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
-			w.WriteMsg(nx)
-			return dns.RcodeNameError, nil
-		})},
+		{"denial", denial, preparedDenial(denial)},
 		{"stub-like", stub, preparedNext(stub)},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -43,13 +43,7 @@ func TestClusterACLUser(t *testing.T) {
 	}
 
 	line := "cluster redis://veil:acl-test-password@" + r.Addr + " interval 100ms"
-	rs := make([]harness.Server, 2)
-	for i := range rs {
-		rs[i] = harness.StartServerShutdown(t, strings.NewReplacer("{cluster}", line, "{limits}", "stub off").Replace(replicaCorefile))
-		if _, ok := waitFor(5*time.Second, func() bool { return connected(t, rs[i]) }); !ok {
-			t.Fatalf("%s did not connect as the ACL user", rs[i].Label)
-		}
-	}
+	rs := startReplicasLine(t, 2, line, "stub off")
 	const src = "127.0.8.1"
 	scan(t, src, addrs(rs[:1]), 300, time.Millisecond)
 	if _, ok := waitFor(2*time.Second, func() bool { return blocked(t, src, rs[1].Addr) }); !ok {

@@ -57,11 +57,19 @@ func startReplicasLimits(t *testing.T, n int, r *harness.Redis, prefix, limits s
 	if r != nil {
 		line = fmt.Sprintf("cluster redis://%s prefix %s interval 100ms", r.Addr, prefix)
 	}
+	return startReplicasLine(t, n, line, limits)
+}
+
+// startReplicasLine starts n replicas with the given cluster line (none
+// if "") and limit lines, and waits until each with a cluster line has
+// connected.
+func startReplicasLine(t *testing.T, n int, line, limits string) []harness.Server {
+	t.Helper()
 	out := make([]harness.Server, n)
 	for i := range out {
 		out[i] = harness.StartServerShutdown(t, strings.NewReplacer("{cluster}", line, "{limits}", limits).Replace(replicaCorefile))
 	}
-	if r != nil {
+	if line != "" {
 		for _, s := range out {
 			if _, ok := waitFor(5*time.Second, func() bool { return connected(t, s) }); !ok {
 				t.Fatalf("%s did not connect to Redis within 5s", s.Label)
