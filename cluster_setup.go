@@ -1,19 +1,18 @@
 package veil
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"net/netip"
-	"net/url"
 	"os"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/coredns/caddy"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/veildns/veil/cluster"
 )
 
 // clusterSettings is the limit block's cluster option: the Redis the
@@ -26,6 +25,9 @@ type clusterSettings struct {
 	// inside one, read from Redis, is rejected.
 	shield []netip.Prefix
 }
+
+// clusterKeywords are the keywords of the cluster option.
+var clusterKeywords = []string{"prefix", "interval", "tls-ca", "user", "password"}
 
 const (
 	allowedClusterOptions = "prefix, interval, tls-ca, user, password"
@@ -46,7 +48,7 @@ func parseCluster(c *caddy.Controller, args []string) (*clusterSettings, error) 
 		// Not echoed: the arguments may hold a password.
 		return nil, c.Errf("limit: cluster: got %d arguments, want an address and keyword-value pairs (a {$ENV} placeholder of an unset variable drops its argument); allowed: %s", len(args), clusterSyntax)
 	}
-	ro, err := parseRedisAddress(args[0])
+	ro, err := cluster.ParseAddress(args[0])
 	if err != nil {
 		return nil, c.Errf("limit: cluster: %v; allowed: %s", err, clusterSyntax)
 	}
@@ -54,6 +56,10 @@ func parseCluster(c *caddy.Controller, args []string) (*clusterSettings, error) 
 	seen := map[string]bool{}
 	for i := 1; i < len(args); i += 2 {
 		key, val := args[i], args[i+1]
+		if !slices.Contains(clusterKeywords, key) {
+			// Not echoed: a misplaced argument may be the password.
+			return nil, c.Errf("limit: cluster: argument %d is not a keyword; allowed: %s", i+1, allowedClusterOptions)
+		}
 		if seen[key] {
 			return nil, c.Errf("limit: cluster: %q given twice; give it once", key)
 		}
@@ -103,43 +109,8 @@ func (cs *clusterSettings) setOption(key, val string) error {
 			return fmt.Errorf("%s holds no PEM certificate", val)
 		}
 		ro.TLSConfig.RootCAs = pool
-	default:
-		return fmt.Errorf("unknown keyword; allowed: %s", allowedClusterOptions)
 	}
 	return nil
-}
-
-// parseRedisAddress parses a redis:// or rediss:// URL (without query
-// parameters: veil sets the timeouts) or a plain HOST:PORT. Its errors show
-// the URL without its password.
-func parseRedisAddress(s string) (*redis.Options, error) {
-	shown := s
-	if u, err := url.Parse(s); err == nil {
-		shown = u.Redacted()
-	} else if i := strings.LastIndex(s, "@"); i >= 0 {
-		shown = "..." + s[i:]
-	}
-	if !strings.Contains(s, "://") {
-		host, port, err := net.SplitHostPort(s)
-		if err != nil || host == "" || port == "" {
-			return nil, fmt.Errorf("%q is neither a redis:// or rediss:// URL nor HOST:PORT", shown)
-		}
-		return &redis.Options{Addr: s}, nil
-	}
-	if !strings.HasPrefix(s, "redis://") && !strings.HasPrefix(s, "rediss://") {
-		return nil, fmt.Errorf("%q: the scheme must be redis:// or rediss:// (TLS)", shown)
-	}
-	if strings.Contains(s, "?") {
-		return nil, fmt.Errorf("%q: query parameters are not allowed; veil sets the timeouts", shown)
-	}
-	ro, err := redis.ParseURL(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q: %w", shown, err)
-	}
-	if ro.TLSConfig != nil {
-		ro.TLSConfig.MinVersion = tls.VersionTLS12
-	}
-	return ro, nil
 }
 
 // validPrefix reports whether p can start the shared keys' names.
