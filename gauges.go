@@ -49,6 +49,17 @@ func (g *gaugeCollector) remove(v *Veil) {
 	g.mu.Unlock()
 }
 
+// running returns the veils whose instance runs.
+func (g *gaugeCollector) running() []*Veil {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]*Veil, 0, len(g.veils))
+	for v := range g.veils {
+		out = append(out, v)
+	}
+	return out
+}
+
 // Describe implements prometheus.Collector.
 func (g *gaugeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- logOnlyDesc

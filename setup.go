@@ -25,36 +25,7 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	c.OnStartup(func() error {
-		// The servers are made and not yet serving: the view, the plugin
-		// chain and the listeners are known.
-		cfg := dnsserver.GetConfig(c)
-		v.untraced = cfg.Handler("trace") == nil
-		listeners := listenerLabels(c)
-		for _, z := range v.zones {
-			z.counters.start(cfg.ViewName, listeners)
-		}
-		if v.limit != nil {
-			startClock()
-		}
-		if err := v.startCluster(listeners); err != nil {
-			return plugin.Error(pluginName, err)
-		}
-		v.startAbsence(cfg.Handlers())
-		v.logExposedTokens()
-		v.everyone.warn(v.zones)
-		gauges.add(v)
-		return nil
-	})
-	c.OnShutdown(func() error {
-		gauges.remove(v)
-		v.stopCluster()
-		v.stopAbsence()
-		if v.limit != nil {
-			stopClock()
-		}
-		return nil
-	})
+	v.hook(c) // start-up, reloads and shutdown: lifecycle.go
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		v.Next = next
 		return v

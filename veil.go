@@ -16,6 +16,7 @@
 package veil
 
 import (
+	"sync"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
@@ -51,6 +52,15 @@ type Veil struct {
 	// wallClock is the time token dates (reveal windows, expiry=) are
 	// judged by: time.Now.
 	wallClock func() time.Time
+
+	// Set at start-up (lifecycle.go): the server block's view and
+	// listeners, which a reload's new veil matches to take over the
+	// limiter's tables; whether the limiter's clock runs for v; and the
+	// once of its stop.
+	view      string
+	listeners []string
+	clockOn   bool
+	stopOnce  sync.Once
 }
 
 // The tags of Veil.clients.

@@ -51,27 +51,34 @@ const horizonGrain = 1024
 // New returns a limiter with a preallocated table of cfg.Slots slots
 // (rounded up to a power of two, at least 4).
 func New(cfg Config) (*Limiter, error) {
-	if err := cfg.Validate(); err != nil {
+	l, err := withLimits(cfg)
+	if err != nil {
 		return nil, err
 	}
-	lines := uint64(1)
-	for lines*4 < uint64(cfg.Slots) {
-		lines <<= 1
-	}
-	l := &Limiter{cfg: cfg, lines: lines}
-	l.cfg.Slots = int(lines * 4)
 	// 8 words a line, plus 7 so the first line can start on 64 bytes.
-	raw := make([]uint64, lines*8+7)
+	raw := make([]uint64, l.lines*8+7)
 	off := 0
 	for uintptr(unsafe.Pointer(&raw[off]))%64 != 0 {
 		off++
 	}
-	l.words = raw[off : off+int(lines*8)]
+	l.words = raw[off : off+int(l.lines*8)]
 	var s [16]byte
 	if _, err := rand.Read(s[:]); err != nil {
 		return nil, err
 	}
 	l.seed = [2]uint64{binary.LittleEndian.Uint64(s[:8]), binary.LittleEndian.Uint64(s[8:])}
+	return l, nil
+}
+
+// withLimits returns a limiter without a table: cfg's limits in the
+// table's units.
+func withLimits(cfg Config) (*Limiter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	lines := tableLines(cfg.Slots)
+	l := &Limiter{cfg: cfg, lines: lines}
+	l.cfg.Slots = int(lines * 4)
 	for t := range NumTiers {
 		m := tierMultiplier[t]
 		l.burst[t] = uint64(cfg.Burst * m * levelScale)
@@ -86,6 +93,16 @@ func New(cfg Config) (*Limiter, error) {
 	l.ratio1024 = uint64(cfg.Ratio * 1024)
 	l.blockMs = cfg.Block.Milliseconds()
 	return l, nil
+}
+
+// tableLines returns the lines of 4 slots a table of at least slots
+// slots has: a power of two.
+func tableLines(slots int) uint64 {
+	lines := uint64(1)
+	for lines*4 < uint64(slots) {
+		lines <<= 1
+	}
+	return lines
 }
 
 // Key identifies what is counted: a client address (tiers are derived from

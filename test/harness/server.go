@@ -19,6 +19,37 @@ type Server struct {
 	MetricsURL string // the /metrics URL of its prometheus plugin
 	Label      string // the "server" label of its metrics
 	Port2      int    // the port {port2} stands for, if the Corefile has it
+
+	// What Reload needs: the placeholders' values, and the instance
+	// serving now.
+	vars *strings.Replacer
+	inst *instanceRef
+}
+
+// instanceRef is the caddy instance a Server runs as; a reload that takes
+// replaces it.
+type instanceRef struct {
+	mu   sync.Mutex
+	inst *caddy.Instance
+}
+
+// Reload loads corefile into the running server as SIGUSR1 does (caddy's
+// Restart), with the placeholders of StartServer standing for the same
+// values, and returns the error of a reload that failed, after which the
+// old configuration serves on. The server's MetricsURL stays right only
+// if the Corefile gives prometheus a fixed address ({port2}).
+func (s Server) Reload(t *testing.T, corefile string) error {
+	t.Helper()
+	startMu.Lock()
+	defer startMu.Unlock()
+	s.inst.mu.Lock()
+	defer s.inst.mu.Unlock()
+	input := caddy.CaddyfileInput{Contents: []byte(s.vars.Replace(corefile)), Filepath: "Corefile", ServerTypeName: "dns"}
+	next, err := s.inst.inst.Restart(input)
+	if err == nil {
+		s.inst.inst = next
+	}
+	return err
 }
 
 var startMu sync.Mutex
@@ -63,16 +94,20 @@ func startServer(t *testing.T, corefile string, shutdown bool) Server {
 			t.Fatal("no second free port")
 		}
 	}
-	corefile = strings.NewReplacer("{port}", fmt.Sprint(port), "{port2}", fmt.Sprint(port2),
-		"{zones}", ZonesDir(t), "{testdata}", testdata).Replace(corefile)
+	vars := strings.NewReplacer("{port}", fmt.Sprint(port), "{port2}", fmt.Sprint(port2),
+		"{zones}", ZonesDir(t), "{testdata}", testdata)
+	corefile = vars.Replace(corefile)
 	inst, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: "Corefile", ServerTypeName: "dns"})
 	if err != nil {
 		t.Fatalf("starting CoreDNS: %v\n%s", err, corefile)
 	}
+	ref := &instanceRef{inst: inst}
 	t.Cleanup(func() {
-		_ = inst.Stop()
+		ref.mu.Lock()
+		defer ref.mu.Unlock()
+		_ = ref.inst.Stop()
 		if shutdown {
-			_ = inst.ShutdownCallbacks()
+			_ = ref.inst.ShutdownCallbacks()
 		}
 	})
 	return Server{
@@ -80,6 +115,8 @@ func startServer(t *testing.T, corefile string, shutdown bool) Server {
 		MetricsURL: "http://" + metrics.ListenAddr + "/metrics",
 		Label:      fmt.Sprintf("dns://%s:%d", TrustedIP, port),
 		Port2:      port2,
+		vars:       vars,
+		inst:       ref,
 	}
 }
 
