@@ -122,12 +122,22 @@ func (ww *watcher) chargeDenial() {
 	}
 }
 
-// chargeStub charges any answer to a stub-like client's stub budget.
+// chargeStub charges any answer to a stub-like client's stub budget,
+// which is its address's over UDP: an answer over TCP counts there too
+// (a TCP source's evidence is its own), while the TCP key is judged by
+// its denials alone, so a client that moved to TCP after a truncated
+// answer, its address blocked over UDP by a spoofer, keeps its answers.
 //
 //go:noinline
 func (ww *watcher) chargeStub() {
-	ww.noteDenial(ww.zone.limiter.ObserveStub(&ww.probe, ww.now), ww.stream)
-	ww.tally(&ww.probe, ratelimit.ChargeStub)
+	p := &ww.probe
+	var udp ratelimit.Probe
+	if ww.stream {
+		ww.zone.limiter.Probe(ratelimit.Key{Addr: ww.client}, &udp)
+		p = &udp
+	}
+	ww.noteDenial(ww.zone.limiter.ObserveStub(p, ww.now), false)
+	ww.tally(p, ratelimit.ChargeStub)
 }
 
 // noteDenial counts a collision and records a trip of a charged denial,

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/ratelimit"
 )
 
 // zoneBackend answers like an authoritative server for example.org: names
@@ -327,8 +329,8 @@ func TestLimitTCPDenialsCountAgainstUDP(t *testing.T) {
 }
 
 // A scanner blocked over UDP that falls back to TCP is blocked there after
-// a handful of denials, while a client that asks for names that exist over
-// TCP from the same (spoofed) address keeps its answers.
+// SuspectBurst denials more, while a client that asks for names that exist
+// over TCP from the same (spoofed) address keeps its answers.
 func TestLimitTCPFallbackOfBlockedScanner(t *testing.T) {
 	v := limitVeil(t, " limit {\n rate 100\n burst 1000\n ratio 0.8 20 30s\n }")
 	newFakeClock(t)
@@ -352,13 +354,13 @@ func TestLimitTCPFallbackOfBlockedScanner(t *testing.T) {
 	for range 20 {
 		ask(t, v, walker, false, "nope.example.org.")
 	}
-	for i := range 5 {
+	for i := range ratelimit.SuspectBurst + 1 {
 		if _, passed := ask(t, v, walker, true, "nope.example.org."); !passed {
-			t.Fatalf("TCP denial %d refused before the suspect minimum", i+1)
+			t.Fatalf("TCP denial %d refused within the suspect burst", i+1)
 		}
 	}
 	m, passed := ask(t, v, walker, true, "www.example.org.")
 	if passed || m == nil || m.Rcode != dns.RcodeRefused {
-		t.Fatalf("TCP fallback of a blocked scanner not refused after 5 denials: %v", m)
+		t.Fatalf("TCP fallback of a blocked scanner not refused after %d denials: %v", ratelimit.SuspectBurst+1, m)
 	}
 }

@@ -53,7 +53,7 @@ func DefaultConfig() Config {
 		Window:    30 * time.Second,
 		Block:     120 * time.Second,
 		Slots:     1 << 18,
-		Slip:      2,
+		Slip:      1,
 		StubRate:  1,
 		StubBurst: 4,
 	}

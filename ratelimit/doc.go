@@ -59,8 +59,20 @@
 // without EDNS or with DNSSEC OK) to a second leaky bucket per tier, kept
 // in two more slots of the key's table under a hash of their own and
 // drained at StubRate; over StubBurst the tier trips like any other, by
-// blocking the key's ordinary slots. A Suspect key's stub burst is
-// SuspectStubBurst.
+// blocking the key's ordinary slots. The caller charges it to UDP keys
+// only: a TCP client's answers to its address's UDP key.
+//
+// # Transports
+//
+// A key says whether it came over a stream transport (TCP), whose source
+// address cannot be spoofed, and is counted apart from UDP. The caller
+// charges a TCP denial to the address's UDP key too, so one address has
+// one denial budget however it splits its guesses, and never charges UDP
+// evidence to a TCP key. A TCP key whose address is blocked over UDP is
+// Suspect: it trips at SuspectBurst of its own denials, so a scanner that
+// moves to TCP after its UDP block gets a handful more guesses, not a
+// second budget, and a client whose address a spoofer got blocked loses
+// nothing while it asks for names that exist.
 //
 // The package knows nothing of DNS: the caller says whether a response was a
 // denial, and passes the time in.

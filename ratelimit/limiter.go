@@ -126,18 +126,20 @@ type Probe struct {
 	hashed int    // tiers whose slots are computed
 	slots  [3][2]uint64
 
-	// Suspect marks a key whose address is already blocked on the other
-	// transport: a TCP client whose UDP traffic tripped. Its ratio rule
-	// applies from SuspectMinCount responses, so a scanner that falls back
-	// to TCP after a block cannot trickle on below the usual minimum, while
-	// a real client whose address was spoofed, asking mostly for names that
-	// exist, is not affected.
+	// Suspect marks a TCP key whose address is blocked over UDP: the
+	// scanner that tripped there and came back over TCP, or a client whose
+	// address a spoofer used. It trips once its own denials go over
+	// SuspectBurst (or the burst, if lower), so a scanner cannot start a
+	// second budget by switching transports, while a client that asks
+	// for names that exist never meets it: only the TCP key's own
+	// denials count, never its answers, never anything sent over UDP.
 	Suspect bool
 }
 
-// SuspectMinCount is the ratio rule's minimum count for a Suspect key (or
-// the configured MinCount, if smaller).
-const SuspectMinCount = 5
+// SuspectBurst is the denial burst of a Suspect key: a TCP client whose
+// address is blocked over UDP is blocked over TCP too once it receives
+// more than this many denials faster than the rate drains them.
+const SuspectBurst = 5
 
 // Probe fills p with k's table position for the client tier. It does not
 // touch the table.

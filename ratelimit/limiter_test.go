@@ -370,29 +370,48 @@ func TestSlotsRoundedUp(t *testing.T) {
 	}
 }
 
-// A TCP key whose UDP twin is blocked trips the ratio rule after
-// SuspectMinCount responses; without the mark it needs MinCount.
-func TestSuspectMinCount(t *testing.T) {
-	cfg := testConfig()
-	cfg.Burst, cfg.Ratio, cfg.MinCount = 1000, 0.8, 20
+// A Suspect key (a TCP key whose address is blocked over UDP) trips at
+// SuspectBurst+1 denials however large the burst is; one that gets mostly
+// answers, its denials drained by the rate, never does; its stub budget
+// is the stub budget.
+func TestSuspectBurst(t *testing.T) {
+	cfg := testConfig() // rate 10
+	cfg.Burst, cfg.StubRate, cfg.StubBurst = 1000, 1, 50
 	l := newLimiter(t, cfg)
 	k := Key{Addr: netip.MustParseAddr("192.0.2.1"), Stream: true}
 	var p Probe
-	for i := range SuspectMinCount {
+	for i := range SuspectBurst + 1 {
 		l.Probe(k, &p)
 		p.Suspect = true
 		r := l.ObserveProbe(&p, true, 0)
-		if tripped := r.Tripped != NoTier; tripped != (i == SuspectMinCount-1) {
+		if tripped := r.Tripped != NoTier; tripped != (i == SuspectBurst) {
 			t.Fatalf("suspect denial %d: tripped=%v", i+1, tripped)
 		}
 	}
-	// A suspect that asks for names that exist is not blocked.
+	if b, _ := l.Blocked(k, 59_000); !b {
+		t.Fatal("a suspect key that tripped is free within the block time")
+	}
+	// Without the mark the same key would need the burst of 1000.
+	k3 := Key{Addr: netip.MustParseAddr("192.0.2.3"), Stream: true}
+	if r := deny(l, k3, SuspectBurst+1, 0); r.Tripped != NoTier {
+		t.Fatalf("an unmarked key tripped at %d denials: %+v", SuspectBurst+1, r)
+	}
+	// A suspect that asks for names that exist, one denial in ten at ten
+	// responses a second, is not blocked.
 	k2 := Key{Addr: netip.MustParseAddr("192.0.2.2"), Stream: true}
-	for i := range 200 {
+	for i := range 600 {
 		l.Probe(k2, &p)
 		p.Suspect = true
-		if r := l.ObserveProbe(&p, i%10 == 0, 0); r.Tripped != NoTier {
+		if r := l.ObserveProbe(&p, i%10 == 0, int64(i)*100); r.Tripped != NoTier {
 			t.Fatalf("suspect with 10%% denials tripped at %d", i)
+		}
+	}
+	// Its stub budget is the configured one.
+	l.Probe(Key{Addr: netip.MustParseAddr("192.0.2.4"), Stream: true}, &p)
+	p.Suspect = true
+	for i := range 50 {
+		if r := l.ObserveStub(&p, 0); r.Tripped != NoTier {
+			t.Fatalf("suspect stub answer %d tripped below the stub burst of 50", i+1)
 		}
 	}
 	// Probe clears the mark.

@@ -53,7 +53,7 @@ func (l *Limiter) ObserveDenial(p *Probe, now int64) Result {
 	var until int64
 	for i := range p.n {
 		t := p.first + Tier(i)
-		if levels[i] <= l.burst[t] {
+		if levels[i] <= l.tripLevel(p, t) {
 			continue
 		}
 		if !blocked {
@@ -62,6 +62,9 @@ func (l *Limiter) ObserveDenial(p *Probe, now int64) Result {
 			l.block(p.slots[i][0], p.slots[i][1], t, n)
 			res.Tripped = t
 			blocked = true
+			continue
+		}
+		if levels[i] <= l.burst[t] {
 			continue
 		}
 		// Over its burst already (blocked, or charged on in log-only
@@ -78,16 +81,21 @@ func (l *Limiter) ObserveDenial(p *Probe, now int64) Result {
 	// counts, and one atomic add keeps positive answers cheap.
 	client, a, b := p.first, p.slots[0][0], p.slots[0][1]
 	total, denials := l.addRatio(a+1, n, true)
-	minCount := l.minCount
-	if p.Suspect {
-		minCount = min(minCount, SuspectMinCount)
-	}
-	if !blocked && total >= minCount && denials*1024 >= l.ratio1024*total {
+	if !blocked && total >= l.minCount && denials*1024 >= l.ratio1024*total {
 		l.extendHorizon(now + l.blockMs + 1)
 		l.block(a, b, client, n)
 		res.Tripped, res.ByRatio = client, true
 	}
 	return res
+}
+
+// tripLevel is the level over which a denial trips tier t of a probed
+// key: the tier's burst, or SuspectBurst's share of it for a Suspect key.
+func (l *Limiter) tripLevel(p *Probe, t Tier) uint64 {
+	if p.Suspect {
+		return min(l.burst[t], uint64(SuspectBurst*tierMultiplier[t]*levelScale))
+	}
+	return l.burst[t]
 }
 
 // addLevel drains the rate word at i to now, adds units and returns the new

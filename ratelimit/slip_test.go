@@ -48,7 +48,7 @@ func TestSlipShare(t *testing.T) {
 // queries slip cannot be learned from another zone or an earlier run.
 func TestSlipKeyed(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Slots = 64
+	cfg.Slots, cfg.Slip = 64, 2
 	a, _ := New(cfg)
 	b, _ := New(cfg)
 	client := netip.MustParseAddr("2001:db8::1")

@@ -31,13 +31,7 @@ func (l *Limiter) ObserveStub(p *Probe, now int64) Result {
 		la := l.addStubLevel(s[0], t, n)
 		lb := l.addStubLevel(s[1], t, n)
 		res.Collision = res.Collision || la != lb
-		burst := l.stubBurst[t]
-		if p.Suspect {
-			// Blocked over UDP and back over TCP, asking like a tool: the
-			// same tool, in all likelihood.
-			burst = min(burst, SuspectStubBurst*levelScale)
-		}
-		if min(la, lb) <= burst || res.Tripped != NoTier {
+		if min(la, lb) <= l.stubBurst[t] || res.Tripped != NoTier {
 			continue
 		}
 		a, b := p.slots[i][0], p.slots[i][1]
@@ -50,11 +44,6 @@ func (l *Limiter) ObserveStub(p *Probe, now int64) Result {
 	}
 	return res
 }
-
-// SuspectStubBurst is the stub burst of a Suspect key (or StubBurst, if
-// smaller): a stub-like client whose address is blocked over UDP gets this
-// many answers over TCP at once, and one more.
-const SuspectStubBurst = 1
 
 // stubMeta marks the stub buckets' hash input, apart from the transport.
 const stubMeta = 2

@@ -80,25 +80,3 @@ func TestStubBudgetOff(t *testing.T) {
 		}
 	}
 }
-
-// A Suspect key (blocked over UDP, back over TCP) trips after
-// SuspectStubBurst answers, however large StubBurst is.
-func TestStubBudgetSuspect(t *testing.T) {
-	c := stubConfig()
-	c.StubBurst = 50
-	l, err := New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p Probe
-	l.Probe(Key{Addr: netip.MustParseAddr("198.51.100.10"), Stream: true}, &p)
-	p.Suspect = true
-	for i := range SuspectStubBurst {
-		if res := l.ObserveStub(&p, 1000); res.Tripped != NoTier {
-			t.Fatalf("answer %d tripped", i+1)
-		}
-	}
-	if res := l.ObserveStub(&p, 1000); res.Tripped == NoTier {
-		t.Fatalf("a suspect key not tripped after %d answers", SuspectStubBurst+1)
-	}
-}

@@ -94,6 +94,10 @@ func txtQuery(name string, do bool) *dns.Msg {
 	m.SetQuestion(name, dns.TypeTXT)
 	m.Id = 0x7e57
 	m.SetEdns0(1232, do)
+	// With DO it asks as a validating resolver does, recursion not
+	// desired, not as an NSEC walker, which the limiter's stub rule holds
+	// to a few answers.
+	m.RecursionDesired = !do
 	return m
 }
 
