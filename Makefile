@@ -8,7 +8,7 @@ BENCHTIME ?= 1s
 COUNT     ?= 8
 
 # Native fuzz targets, as package:target.
-FUZZ_TARGETS = .:FuzzHandler .:FuzzParse ./tokens:FuzzRewrite ./tokens:FuzzClassify ./tokens:FuzzAbsence ./cluster:FuzzDecode
+FUZZ_TARGETS = .:FuzzHandler .:FuzzParse .:FuzzSignedAbsence ./tokens:FuzzRewrite ./tokens:FuzzClassify ./tokens:FuzzAbsence ./cluster:FuzzDecode
 
 .PHONY: help build run test e2e enum mimic bench bench-record bench-ab bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean
 

@@ -83,6 +83,36 @@ func (ww *watcher) asAnswer(m *dns.Msg) *dns.Msg {
 	return out
 }
 
+// spelling returns, in a zone signed on the fly, the client's name as m,
+// the chain's answer to the name veil asked for (the twin's, or the
+// client's own), spells it in its black lie: a cache below veil keeps the
+// spelling of its first asker, which TwinName took from that asker's
+// name, and the answer for the client's own name would carry it (resign
+// writes it into the new black lie). "" for an answer without a black
+// lie, or for a client that did not ask with DO.
+func (ww *watcher) spelling(m *dns.Msg) string {
+	if ww.v.signer == nil || !dnssecOK(ww.req) {
+		return ""
+	}
+	owner := blackLieOwner(m, ww.sent.Question[0].Name)
+	if ww.twin == "" {
+		return owner
+	}
+	name, _ := tokens.Untwin(owner, len(ww.req.Question[0].Name))
+	return name
+}
+
+// blackLieOwner returns the owner of the NSEC record at name in m's
+// authority section, as m spells it, or "".
+func blackLieOwner(m *dns.Msg, name string) string {
+	for _, rr := range m.Ns {
+		if nsec, ok := rr.(*dns.NSEC); ok && strings.EqualFold(nsec.Hdr.Name, name) {
+			return nsec.Hdr.Name
+		}
+	}
+	return ""
+}
+
 // nodata returns the chain's NODATA for the name veil asked for, with a
 // type that name does not hold, as the answer to the client's question:
 // the answer a client gets when the name has no TXT record at all. It
@@ -98,19 +128,21 @@ func (ww *watcher) nodata() *dns.Msg {
 	if _, err := ww.v.next(ctx, cw, req); err != nil || cw.msg == nil || !isNODATA(cw.msg) {
 		return nil
 	}
+	ww.spelled = ww.spelling(cw.msg)
 	return ww.asAnswer(cw.msg)
 }
 
 // isNODATA reports whether m has the shape of a NODATA answer: NOERROR,
-// an answer of nothing but the CNAME chain to the name, and no TXT record
-// in the other sections (the file plugin answers a chain that ends at a
-// name without the type with the zone's NS records, not the SOA).
+// an answer of nothing but the CNAME chain to the name (and its
+// signatures), and no TXT record in the other sections (the file plugin
+// answers a chain that ends at a name without the type with the zone's
+// NS records, not the SOA).
 func isNODATA(m *dns.Msg) bool {
 	if m.Rcode != dns.RcodeSuccess {
 		return false
 	}
 	for _, rr := range m.Answer {
-		if rr.Header().Rrtype != dns.TypeCNAME {
+		if t := rr.Header().Rrtype; t != dns.TypeCNAME && t != dns.TypeRRSIG {
 			return false
 		}
 	}

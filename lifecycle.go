@@ -137,7 +137,7 @@ func instanceStarted(event caddy.EventName, info any) error {
 func (v *Veil) start(gen *generation, cfg *dnsserver.Config, listeners []string) error {
 	join(gen, v)
 	v.untraced = cfg.Handler("trace") == nil
-	v.view, v.listeners = cfg.ViewName, listeners
+	v.view, v.listeners, v.signer = cfg.ViewName, listeners, onTheFlySigner(cfg)
 	for _, z := range v.zones {
 		z.counters.start(cfg.ViewName, listeners)
 	}
@@ -150,6 +150,9 @@ func (v *Veil) start(gen *generation, cfg *dnsserver.Config, listeners []string)
 		return err
 	}
 	v.startAbsence(cfg.Handlers())
+	if v.signer != nil {
+		log.Infof("the dnssec plugin signs this server block's zones on the fly: veil asks again without DNSSEC OK to learn whether a black lie denies a name, and signs the answers it changes anew")
+	}
 	v.logExposedTokens()
 	v.everyone.warn(v.zones)
 	return nil

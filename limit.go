@@ -95,7 +95,7 @@ func (ww *watcher) charge(m *dns.Msg) {
 	if ww.stub {
 		ww.chargeStub()
 	}
-	if !isDenial(m) {
+	if !isDenial(m) && (ww.v.signer == nil || !isBlackLie(m) || !ww.hiddenOutcome()) {
 		ww.zone.limiter.ObservePositive(&ww.probe, ww.now)
 		return
 	}
@@ -156,9 +156,10 @@ func (ww *watcher) noteDenial(res ratelimit.Result, stream bool) {
 // or shows it the zone's names: what a brute forcer's misses and a
 // walker's steps get, and what a resolver gets only for a typo. That is
 // NXDOMAIN; a NOERROR answer without data whose NSEC record says the name
-// holds nothing (online signing's "black lies", compact denial with
-// NXNAME, RFC 9824); and any answer to a question for NSEC or NSEC3
-// records, which only walkers ask for. NODATA is not a denial: it says the
+// holds nothing (compact denial with NXNAME, RFC 9824); and any answer to
+// a question for NSEC or NSEC3 records, which only walkers ask for. (The
+// black lies of the dnssec plugin, whose NSEC looks the same for a name
+// that exists, are the caller's: isBlackLie, onthefly.go.) NODATA is not a denial: it says the
 // name exists, which a brute forcer learns only from a hit, while a
 // resolver gets it for the AAAA of every host without IPv6. Nor is a
 // referral (NS, no SOA).

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/dnssec"
 )
 
 const pluginName = "veil"
@@ -55,10 +56,11 @@ type Veil struct {
 
 	// Set at start-up (lifecycle.go): the server block's view and
 	// listeners, which a reload's new veil matches to take over the
-	// limiter's tables; whether the limiter's clock runs for v; and the
-	// once of its stop.
+	// limiter's tables; its on-the-fly signer; whether the limiter's
+	// clock runs for v; and the once of its stop.
 	view      string
 	listeners []string
+	signer    *dnssec.Dnssec // the dnssec plugin below veil, if any (onthefly.go)
 	clockOn   bool
 	stopOnce  sync.Once
 }

@@ -33,6 +33,13 @@ type watcher struct {
 	req *dns.Msg
 
 	filter bool // hide verification tokens
+	hid    bool // tokens were taken out of the answer
+
+	// In a zone signed on the fly (onthefly.go): the DNSSEC records veil
+	// took out of the answer to change it, and the client's name as the
+	// answer veil imitates spells it.
+	unsigned *unsigned
+	spelled  string
 
 	// The request veil sends on: req, or for a hidden name (absent.go)
 	// the same request for the twin.
@@ -55,7 +62,7 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 	ww := watcherPool.Get().(*watcher)
 	ww.ResponseWriter, ww.v, ww.zone, ww.counters, ww.client = w, v, vd.zone, vd.counters, client
 	ww.ctx, ww.req, ww.filter, ww.limit = ctx, r, vd.has(doFilter), vd.has(doLimit)
-	ww.sent, ww.twin = r, ""
+	ww.sent, ww.twin, ww.hid, ww.unsigned, ww.spelled = r, "", false, nil, ""
 	if vd.has(doAbsent) {
 		ww.toTwin()
 	}
@@ -65,13 +72,18 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 	return ww
 }
 
-// WriteMsg filters and charges the answer, then writes it.
+// WriteMsg filters and charges the answer, then writes it. An answer veil
+// changed in a zone signed on the fly is signed anew (onthefly.go).
 func (ww *watcher) WriteMsg(m *dns.Msg) error {
 	if ww.twin != "" {
+		ww.spelled = ww.spelling(m)
 		m = ww.asAnswer(m)
 	}
 	if ww.filter {
 		m = ww.filterTokens(m)
+	}
+	if (ww.twin != "" || ww.hid) && ww.v.signer != nil && dnssecOK(ww.req) {
+		m = ww.resign(m)
 	}
 	if ww.limit {
 		ww.charge(m)
@@ -100,6 +112,6 @@ func (ww *watcher) Write(b []byte) (int, error) {
 // the server; after a reload the pool lets go of them within two garbage
 // collections. release is small enough to inline.
 func (ww *watcher) release() {
-	ww.ResponseWriter, ww.ctx, ww.req, ww.sent = nil, nil, nil, nil
+	ww.ResponseWriter, ww.ctx, ww.req, ww.sent, ww.unsigned = nil, nil, nil, nil, nil
 	watcherPool.Put(ww)
 }

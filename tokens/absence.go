@@ -149,15 +149,25 @@ func childStart(name string, i int) int {
 	}
 }
 
-// TwinName returns the twin of qname under parent (a result of Under): a
-// label drawn from qname by key, so that a query's twin is the same name
-// every time (a cache below ages its answer as it would age qname's) and
-// nobody without the key can ask for it.
+// TwinName returns the twin of qname under parent (a result of Under):
+// qname itself, spelled as the client spelled it (case and escapes), then
+// a label drawn from qname in lower case by key, then parent. The drawn
+// label makes a query's twin the same name every time (a cache below ages
+// its answer as it would age qname's), one that does not exist and that
+// nobody without the key can ask for; whatever is below it answers as it
+// does (NXDOMAIN, or what a wildcard at parent synthesises). qname's
+// spelling in front makes a cache that keys names without case keep one
+// entry for every spelling of qname, spelled as its first asker spelled
+// it, as it keeps qname's own: Untwin reads that spelling back. If that
+// would make the name too long, the twin is the drawn label under parent.
 func TwinName(qname, parent string, key func(lower string) uint64) string {
 	const hex = "0123456789abcdef"
 	h := key(strings.ToLower(qname))
 	var b strings.Builder
-	b.Grow(len(parent) + 24)
+	b.Grow(len(qname) + twinLabelLen + len(parent))
+	if len(qname)+twinLabelLen+len(parent) <= 254 {
+		b.WriteString(qname)
+	}
 	b.WriteString("veil-")
 	for shift := 60; shift >= 0; shift -= 4 {
 		b.WriteByte(hex[h>>uint(shift)&0xf])
@@ -165,6 +175,19 @@ func TwinName(qname, parent string, key func(lower string) uint64) string {
 	b.WriteByte('.')
 	b.WriteString(parent)
 	return b.String()
+}
+
+// twinLabelLen is the length of a twin's drawn label and its dot.
+const twinLabelLen = len("veil-0123456789abcdef.")
+
+// Untwin returns the name of length n that twin, a spelling of its twin,
+// is the twin of, as that spelling spells it. It reports false for a twin
+// without the name in front (a name too long for it).
+func Untwin(twin string, n int) (string, bool) {
+	if len(twin) < n+twinLabelLen || !strings.EqualFold(twin[n:n+5], "veil-") {
+		return "", false
+	}
+	return twin[:n], true
 }
 
 // hashName is FNV-1a over name in ASCII lower case: names compare without

@@ -99,11 +99,26 @@ func TestAbsenceSignedAndEmpty(t *testing.T) {
 }
 
 // A twin is drawn from the lower-case name by the key, under the parent.
+// TwinName puts the client's spelling in front of its drawn label, which
+// Untwin reads back; a name too long for that gets the short twin.
 func TestTwinName(t *testing.T) {
 	var asked string
 	key := func(s string) uint64 { asked = s; return 0xfeed }
-	if got := TwinName("H1.Example.ORG.", "example.org.", key); got != "veil-000000000000feed.example.org." || asked != "h1.example.org." {
+	qname := "_GitHub-Challenge-X.Team.Example.ORG."
+	got := TwinName(qname, "leaf.example.org.", key)
+	if got != qname+"veil-000000000000feed.leaf.example.org." || asked != strings.ToLower(qname) {
 		t.Errorf("TwinName = %q (key asked for %q)", got, asked)
+	}
+	// A cache that kept the twin as another client spelled it.
+	if name, ok := Untwin(strings.ToUpper(got), len(qname)); !ok || name != strings.ToUpper(qname) {
+		t.Errorf("Untwin = %q %v", name, ok)
+	}
+	if _, ok := Untwin("veil-000000000000feed.example.org.", len(qname)); ok {
+		t.Error("Untwin took a short twin for a long one")
+	}
+	long := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + "." + strings.Repeat("d", 30) + ".example.org."
+	if got := TwinName(long, "example.org.", key); got != "veil-000000000000feed.example.org." {
+		t.Errorf("TwinName of a %d-character name = %q, want the short twin", len(long), got)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/any"      // any: the trusted ANY answer
 	_ "github.com/coredns/coredns/plugin/bind"     // bind: loopback listeners
 	_ "github.com/coredns/coredns/plugin/cache"    // cache: below veil
+	_ "github.com/coredns/coredns/plugin/dnssec"   // dnssec: zones signed on the fly
 	_ "github.com/coredns/coredns/plugin/errors"   // errors
 	_ "github.com/coredns/coredns/plugin/file"     // file: the test zones
 	_ "github.com/coredns/coredns/plugin/log"      // log: the example Corefile

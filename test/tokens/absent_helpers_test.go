@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,12 +14,14 @@ import (
 	"github.com/veildns/veil/test/harness"
 )
 
-// absentCorefile serves absent.test from {zonefile}, with {veil} and
-// {cache} replaced by a veil block and a cache line, or by nothing.
+// absentCorefile serves absent.test from {zonefile}, with {veil},
+// {cache} and {dnssec} replaced by a veil block, a cache line and a dnssec
+// block that signs the zone on the fly, or by nothing.
 const absentCorefile = `absent.test:{port} {
 	bind 127.0.0.1
 	{veil}
 	{cache}
+	{dnssec}
 	file {zonefile} absent.test
 }`
 
@@ -29,11 +32,15 @@ const absentVeil = "veil {\n trusted 127.0.0.1/32\n limit off\n }"
 // "; hidden": the TXT records veil's default policy hides.
 const absentHidden = 33
 
-// absentServer starts absentCorefile with the given veil block, cache line
-// and zone file.
-func absentServer(t *testing.T, veilBlock, cache, zonefile string) harness.Server {
+// absentServer starts absentCorefile with the given veil block, cache line,
+// on-the-fly signing (the key's base path, or "" for none) and zone file.
+func absentServer(t *testing.T, veilBlock, cache, signKey, zonefile string) harness.Server {
 	t.Helper()
-	return harness.StartServer(t, strings.NewReplacer("{veil}", veilBlock, "{cache}", cache, "{zonefile}", zonefile).Replace(absentCorefile))
+	signing := ""
+	if signKey != "" {
+		signing = "dnssec absent.test {\n\t\tkey file " + signKey + "\n\t}"
+	}
+	return harness.StartServer(t, strings.NewReplacer("{veil}", veilBlock, "{cache}", cache, "{dnssec}", signing, "{zonefile}", zonefile).Replace(absentCorefile))
 }
 
 // removedAbsentZone writes testdata/absent.zone without its lines marked
@@ -176,12 +183,18 @@ func runAbsentRounds(t *testing.T, cases []*absentCase, gap time.Duration) {
 }
 
 // same reports whether two answers are the same, byte for byte, or differ
-// in nothing but TTLs one second apart: each cache counts its entries down
-// in whole seconds from when it stored them, and the guarded and reference
-// servers store and read each entry a few milliseconds apart, so a second
-// boundary may fall between them (more often on a slow or -race run).
-// Every TTL leak veil could cause (a cached apex SOA's TTL, a positive
-// answer's TTL where a negative one belongs) is off by far more.
+// in nothing but TTLs one second apart, and the signatures of RRSIG
+// records. Each cache counts its entries down in whole seconds from when
+// it stored them, and the guarded and reference servers store and read
+// each entry a few milliseconds apart, so a second boundary may fall
+// between them (more often on a slow or -race run); every TTL leak veil
+// could cause (a cached apex SOA's TTL, a positive answer's TTL where a
+// negative one belongs) is off by far more. A zone signed on the fly gets
+// its signatures made when first asked, with an inception and expiration
+// of that second and ECDSA's random part: an RRSIG is compared in every
+// field but those three (its type covered, labels, original TTL, key tag
+// and signer, with its owner, TTL and place), and validation is checked
+// apart (TestE2ETokensHiddenNamesValidate).
 func same(a, b []byte) bool {
 	if bytes.Equal(a, b) {
 		return true
@@ -189,6 +202,16 @@ func same(a, b []byte) bool {
 	ma, mb := new(dns.Msg), new(dns.Msg)
 	if ma.Unpack(a) != nil || mb.Unpack(b) != nil {
 		return false
+	}
+	for _, m := range []*dns.Msg{ma, mb} {
+		for _, sec := range [3][]dns.RR{m.Answer, m.Ns, m.Extra} {
+			for _, rr := range sec {
+				if sig, ok := rr.(*dns.RRSIG); ok {
+					sig.Signature, sig.Inception, sig.Expiration = "", 0, 0
+				}
+			}
+			sortRRSIGs(sec)
+		}
 	}
 	for i, sec := range [3][]dns.RR{ma.Answer, ma.Ns, ma.Extra} {
 		other := [3][]dns.RR{mb.Answer, mb.Ns, mb.Extra}[i]
@@ -207,6 +230,29 @@ func same(a, b []byte) bool {
 	}
 	pb, err := mb.Pack()
 	return err == nil && bytes.Equal(pa, pb)
+}
+
+// sortRRSIGs puts the RRSIG records of a section in order of owner and
+// type covered, in the places RRSIGs hold: the dnssec plugin appends the
+// signatures of a section's RRsets in the order of a Go map, which differs
+// from answer to answer.
+func sortRRSIGs(sec []dns.RR) {
+	var at []int
+	var sigs []*dns.RRSIG
+	for i, rr := range sec {
+		if sig, ok := rr.(*dns.RRSIG); ok {
+			at, sigs = append(at, i), append(sigs, sig)
+		}
+	}
+	slices.SortStableFunc(sigs, func(a, b *dns.RRSIG) int {
+		if c := strings.Compare(strings.ToLower(a.Hdr.Name), strings.ToLower(b.Hdr.Name)); c != 0 {
+			return c
+		}
+		return int(a.TypeCovered) - int(b.TypeCovered)
+	})
+	for k, i := range at {
+		sec[i] = sigs[k]
+	}
 }
 
 // mismatches returns, for every case that differs in either round, one

@@ -96,25 +96,38 @@ func absentCases(pair *absentPair, types []uint16, variants []absentVariant, nex
 func TestTokensHiddenNamesLookAbsent(t *testing.T) {
 	removed := removedAbsentZone(t)
 	full := "{testdata}/absent.zone"
+	key := harness.WriteSigningKey(t, t.TempDir(), "absent.test")
 	var cases []*absentCase
 	var id uint16
 	for _, cache := range []string{"", "cache"} {
 		label := strings.TrimSuffix("external+"+cache, "+")
 		external := &absentPair{label: label, src: harness.ExternalIP,
-			guarded: absentServer(t, absentVeil, cache, full), reference: absentServer(t, absentVeil, cache, removed)}
+			guarded: absentServer(t, absentVeil, cache, "", full), reference: absentServer(t, absentVeil, cache, "", removed)}
 		cases = append(cases, absentCases(external, absentTypes, absentVariants, &id)...)
+		// The zone signed on the fly by the dnssec plugin, with and
+		// without DO: the reference signs the zone without the hidden
+		// records with the same key.
+		signed := &absentPair{label: label + "+dnssec", src: harness.ExternalIP,
+			guarded: absentServer(t, absentVeil, cache, key.Base, full), reference: absentServer(t, absentVeil, cache, key.Base, removed)}
+		cases = append(cases, absentCases(signed, absentTypes, absentVariants, &id)...)
 		trusted := &absentPair{label: strings.Replace(label, "external", "trusted", 1), src: harness.TrustedIP,
-			guarded: absentServer(t, absentVeil, cache, full), reference: absentServer(t, "", cache, full)}
+			guarded: absentServer(t, absentVeil, cache, "", full), reference: absentServer(t, "", cache, "", full)}
 		cases = append(cases, absentCases(trusted, []uint16{dns.TypeA, dns.TypeTXT, dns.TypeANY, 65123}, absentVariants[:1], &id)...)
 	}
 	runAbsentRounds(t, cases, absentRoundGap)
 
 	for _, group := range absentNames {
-		t.Run("external/"+group.class, func(t *testing.T) {
-			reportAbsent(t, slices.DeleteFunc(slices.Clone(cases), func(c *absentCase) bool {
-				return c.class != group.class || !strings.HasPrefix(c.pair.label, "external")
-			}))
-		})
+		for _, signed := range []bool{false, true} {
+			name := "external/" + group.class
+			if signed {
+				name = "external+dnssec/" + group.class
+			}
+			t.Run(name, func(t *testing.T) {
+				reportAbsent(t, slices.DeleteFunc(slices.Clone(cases), func(c *absentCase) bool {
+					return c.class != group.class || !strings.HasPrefix(c.pair.label, "external") || strings.HasSuffix(c.pair.label, "+dnssec") != signed
+				}))
+			})
+		}
 	}
 	t.Run("trusted", func(t *testing.T) {
 		reportAbsent(t, slices.DeleteFunc(slices.Clone(cases), func(c *absentCase) bool {

@@ -1,0 +1,224 @@
+package veil
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin/dnssec"
+	"github.com/coredns/coredns/plugin/metrics"
+	"github.com/coredns/coredns/request"
+
+	"github.com/miekg/dns"
+)
+
+// This file is veil on zones that CoreDNS's dnssec plugin signs on the fly
+// (it sits below veil in the chain). That plugin answers a DNSSEC-OK query
+// for a name that does not exist with NOERROR and an NSEC "black lie" at
+// the name itself, the shape of its NODATA, so the answer alone does not
+// say whether the name exists; and it signs whatever the chain below it
+// answers, so a hidden name's twin comes back signed for the twin. veil
+// finds the signer at start-up and:
+//
+//   - learns the real outcome of a black lie by asking the chain again
+//     without DNSSEC OK, which the dnssec plugin passes through unsigned
+//     (the cache plugin below veil keeps that answer, so a repeat costs a
+//     cache hit): an NXDOMAIN there is a denial for the limiter;
+//   - signs a hidden name's answer anew with the signer, for the client's
+//     question, as the plugin signs the answer for a name that does not
+//     exist, so it validates, and looks, like one.
+
+// onTheFlySigner returns the server block's dnssec plugin, or nil.
+func onTheFlySigner(cfg *dnsserver.Config) *dnssec.Dnssec {
+	if d, ok := cfg.Handler("dnssec").(dnssec.Dnssec); ok {
+		return &d
+	}
+	return nil
+}
+
+// isBlackLie reports whether m, a NOERROR answer without data for its
+// question, carries an NSEC at the question name whose next name is the
+// name's immediate successor ("\000.NAME"): a denial of online signing,
+// which does not tell NXDOMAIN from NODATA.
+func isBlackLie(m *dns.Msg) bool {
+	if m.Rcode != dns.RcodeSuccess || len(m.Question) != 1 || len(m.Answer) != 0 {
+		return false
+	}
+	qname := m.Question[0].Name
+	for _, rr := range m.Ns {
+		if nsec, ok := rr.(*dns.NSEC); ok && strings.EqualFold(nsec.Hdr.Name, qname) &&
+			len(nsec.NextDomain) == len(qname)+5 && strings.HasPrefix(nsec.NextDomain, `\000.`) &&
+			strings.EqualFold(nsec.NextDomain[5:], qname) {
+			return true
+		}
+	}
+	return false
+}
+
+// hiddenOutcome asks the chain the question veil sent on, without DNSSEC
+// OK, and reports whether the name does not exist: the outcome a black
+// lie hides.
+//
+//go:noinline
+func (ww *watcher) hiddenOutcome() bool {
+	m := ww.unsignedAnswer()
+	return m != nil && m.Rcode == dns.RcodeNameError
+}
+
+// unsignedAnswer returns the chain's answer to the question veil sent on,
+// asked without DNSSEC OK, which the dnssec plugin passes through
+// unsigned; nil if there is none.
+func (ww *watcher) unsignedAnswer() *dns.Msg {
+	req := ww.sent.Copy()
+	if opt := req.IsEdns0(); opt != nil {
+		opt.SetDo(false)
+	}
+	cw := &captureWriter{ResponseWriter: ww.ResponseWriter}
+	ctx := ww.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, err := ww.v.next(ctx, cw, req); err != nil {
+		return nil
+	}
+	return cw.msg
+}
+
+// unsigned is what resign needs to know of an answer's DNSSEC records
+// once they are gone: the signer's zone, the TTL it signed each RRset
+// with (each RRSIG keeps it), and the TTL each record carried.
+type unsigned struct {
+	zone   string
+	signed map[rrKey]uint32
+	sent   map[rrKey]uint32
+}
+
+// strip takes the RRSIG and NSEC records out of m's sections (m's own
+// slices: the caller owns m) and notes their TTLs in u.
+func (u *unsigned) strip(m *dns.Msg) {
+	if u.signed == nil {
+		u.signed, u.sent = map[rrKey]uint32{}, map[rrKey]uint32{}
+	}
+	for _, sec := range []*[]dns.RR{&m.Answer, &m.Ns, &m.Extra} {
+		out := (*sec)[:0]
+		for _, rr := range *sec {
+			k := keyOf(rr)
+			if sig, ok := rr.(*dns.RRSIG); ok {
+				u.signed[rrKey{name: k.name, rtype: sig.TypeCovered}], u.zone = sig.OrigTtl, sig.SignerName
+			}
+			if k.rtype != dns.TypeOPT {
+				u.sent[k] = rr.Header().Ttl
+			}
+			if k.rtype != dns.TypeRRSIG && k.rtype != dns.TypeNSEC {
+				out = append(out, rr)
+			}
+		}
+		*sec = out
+	}
+}
+
+// resign returns m, an answer the signer signed and veil changed (a
+// twin's, renamed to the client's name, or one without hidden tokens),
+// signed anew for the client's question as the dnssec plugin signs it:
+// its DNSSEC records are dropped, the rest signed again with the TTLs the
+// signer saw, which its signature cache knows, and every record then
+// carries the TTL the answer had, so a cache's count-down shows as
+// before. A negative answer gets the black lie of the client's name, as
+// ww.spelled spells it. m is not modified: it may share records with a
+// cache.
+func (ww *watcher) resign(m *dns.Msg) *dns.Msg {
+	m = m.Copy()
+	u := ww.unsigned
+	if u == nil {
+		u = &unsigned{}
+	}
+	u.strip(m)
+	var opt []dns.RR
+	m.Extra = slices.DeleteFunc(m.Extra, func(rr dns.RR) bool {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			opt = append(opt, rr)
+			return true
+		}
+		return false
+	})
+	if u.zone == "" {
+		m.Extra = append(m.Extra, opt...)
+		return m // nothing was signed
+	}
+	if len(m.Answer)+len(m.Ns) == 0 {
+		// The black lie of an NSEC question: the plugin moved it to the
+		// answer and dropped the SOA, which signing it anew needs.
+		ww.restoreSOA(m, u)
+	}
+	for _, sec := range [3][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		for _, rr := range sec {
+			if ttl, ok := u.signed[keyOf(rr)]; ok {
+				rr.Header().Ttl = ttl
+			}
+		}
+	}
+	if ww.spelled != "" {
+		m.Question = []dns.Question{{Name: ww.spelled, Qtype: m.Question[0].Qtype, Qclass: m.Question[0].Qclass}}
+	}
+	out := ww.v.signer.Sign(request.Request{Req: m, Zone: u.zone}, time.Now().UTC(), metrics.WithServer(ww.ctx))
+	out.Question = ww.req.Question
+	for _, sec := range [3][]dns.RR{out.Answer, out.Ns, out.Extra} {
+		for i, rr := range sec {
+			ttl, ok := u.sent[keyOf(rr)]
+			if !ok {
+				continue
+			}
+			if rr.Header().Rrtype == dns.TypeRRSIG {
+				// The signer's signature cache holds this record: a copy
+				// gets the TTL.
+				rr = dns.Copy(rr)
+				sec[i] = rr
+			}
+			rr.Header().Ttl = ttl
+		}
+	}
+	out.Extra = append(out.Extra, opt...)
+	return out
+}
+
+// restoreSOA gives m, the black lie of an NSEC question without its
+// DNSSEC records, the SOA the signer had, from the chain's unsigned answer,
+// with the TTL of the NSEC it signed.
+func (ww *watcher) restoreSOA(m *dns.Msg, u *unsigned) {
+	plain := ww.unsignedAnswer()
+	if plain == nil {
+		return
+	}
+	for _, rr := range plain.Ns {
+		if soa, ok := rr.(*dns.SOA); ok {
+			soa = dns.Copy(soa).(*dns.SOA)
+			if ttl, ok := u.signed[rrKey{rtype: dns.TypeNSEC}]; ok {
+				soa.Hdr.Ttl = ttl
+			}
+			m.Ns, m.Rcode = []dns.RR{soa}, plain.Rcode
+			return
+		}
+	}
+}
+
+// rrKey names a record's TTL in resign: its owner in lower case, its type
+// and, for an RRSIG, the type it covers. A black lie's NSEC and its RRSIG
+// go by type alone, since their owner changes.
+type rrKey struct {
+	name           string
+	rtype, covered uint16
+}
+
+func keyOf(rr dns.RR) rrKey {
+	h := rr.Header()
+	k := rrKey{name: strings.ToLower(h.Name), rtype: h.Rrtype}
+	if sig, ok := rr.(*dns.RRSIG); ok {
+		k.covered = sig.TypeCovered
+	}
+	if h.Rrtype == dns.TypeNSEC || k.covered == dns.TypeNSEC {
+		k.name = ""
+	}
+	return k
+}
