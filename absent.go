@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -38,6 +39,9 @@ func newTwins() twins {
 // key is the twin label's hash of a lower-case question name.
 func (t twins) key(lower string) uint64 { return maphash.String(t.seed, lower) }
 
+// hides reports whether any name of z is hidden: its Absence holds names.
+func (z *zone) hides() bool { return z.absent.Load().Hides() }
+
 // hiddenName reports whether qname, in z, is answered through a twin: the
 // name exists only for hidden records. It does not allocate.
 func (z *zone) hiddenName(qname string) bool {
@@ -45,42 +49,120 @@ func (z *zone) hiddenName(qname string) bool {
 	return ok
 }
 
-// toTwin makes the request veil sends on for a hidden name: the client's,
-// asking for the twin instead. A DNSSEC-OK query in a signed zone keeps its
-// name, since such a client sees signed tokens whole (tokens.Policy.Find).
-func (ww *watcher) toTwin() {
+// bareName reports whether qname, in z, holds other data and TXT records
+// that are all hidden: a TXT query there is answered with the chain's
+// NODATA for a type the name does not hold (hide), in one lookup, as
+// long as the zone's NODATA takes. It does not allocate.
+func (z *zone) bareName(qname string) bool {
+	_, ok := z.absent.Load().Bare(qname)
+	return ok
+}
+
+// hide makes the request veil sends on for a name the zone hides, if the
+// question is at one. A DNSSEC-OK query in a signed zone is left alone,
+// since such a client sees signed tokens whole (tokens.Policy.Find).
+//
+//   - A name that exists only for hidden records, or below one, is asked
+//     for through its twin, which answers as the name would without them.
+//   - A TXT query at a name whose TXT records are all hidden asks for the
+//     private-use type that stands for a type the name does not hold
+//     (twins), and the records it keeps from the client are counted and
+//     logged as hidden.
+//
+// Either way it is one lookup of the chain, as the answer it imitates is.
+func (ww *watcher) hide() {
 	a := ww.zone.absent.Load()
 	q := ww.req.Question[0]
-	parent, ok := a.Under(q.Name)
-	if !ok || a.Signed() && dnssecOK(ww.req) {
+	do := dnssecOK(ww.req)
+	if a.Signed() && do {
 		return
 	}
-	ww.counters.tokensAbsent.Inc()
-	ww.twin = tokens.TwinName(q.Name, parent, ww.v.twins.key)
-	ww.sent = ww.req.Copy()
-	ww.sent.Question[0].Name = ww.twin
+	if parent, ok := a.Under(q.Name); ok {
+		ww.filter = true
+		ww.counters.tokensAbsent.Inc()
+		ww.twin = ww.sendAs(q.Name, parent, q.Qtype, do && ww.v.signer != nil)
+		return
+	}
+	if q.Qtype != dns.TypeTXT {
+		return
+	}
+	rules, ok := a.Bare(q.Name)
+	if !ok {
+		return
+	}
+	for _, rule := range rules {
+		ww.counters.tokenCounter(ww.zone, rule, false).Inc()
+	}
+	ww.v.logs.tokenEvent(false, ww.client, q.Name, ww.zone.name, len(rules))
+	ww.bare = true
+	ww.sendAs(q.Name, "", ww.v.twins.qtype, false)
+}
+
+// rewritten is what veil allocates for a query it sends on changed: the
+// request, its question, and the answer it turns back into the client's.
+// One allocation, not pooled: a plugin below may keep a request past the
+// query (the cache's prefetch), one above may keep the answer (log).
+type rewritten struct {
+	req    dns.Msg
+	q      [1]dns.Question
+	answer dns.Msg
+}
+
+// sendAs makes the request veil sends on: the client's, asking for qtype
+// at the twin of qname under parent (tokens.TwinName), or at qname itself
+// if parent is "". It returns the name asked for.
+func (ww *watcher) sendAs(qname, parent string, qtype uint16, spelled bool) string {
+	rw := new(rewritten)
+	rw.req = *ww.req
+	name := qname
+	if parent != "" {
+		name = tokens.TwinName(qname, parent, ww.v.twins.key, spelled)
+	}
+	rw.q[0] = dns.Question{Name: name, Qtype: qtype, Qclass: ww.req.Question[0].Qclass}
+	rw.req.Question = rw.q[:]
+	ww.sent, ww.rewritten = &rw.req, rw
+	return name
 }
 
 // asAnswer returns m, the chain's answer to the request veil sent, as the
 // answer to the client's question: the question is the client's, and the
 // twin, where the answer names it (a wildcard's synthesised records), is
 // the question name in lower case, as the file plugin writes it. m is not
-// modified.
+// modified, and its records are shared where they need no change.
 func (ww *watcher) asAnswer(m *dns.Msg) *dns.Msg {
-	out := m.Copy()
-	out.Question = append(out.Question[:0:0], ww.req.Question...)
+	out := new(dns.Msg)
+	if ww.rewritten != nil && ww.rewritten.answer.Question == nil {
+		out = &ww.rewritten.answer // the first answer of the query uses the room allocated for it
+	}
+	*out = *m
+	out.Question = ww.req.Question
 	if ww.twin == "" {
 		return out
 	}
 	lower := strings.ToLower(ww.req.Question[0].Name)
-	for _, sec := range [3][]dns.RR{out.Answer, out.Ns, out.Extra} {
-		for _, rr := range sec {
-			if h := rr.Header(); strings.EqualFold(h.Name, ww.twin) {
-				h.Name = lower
+	out.Answer = renamed(m.Answer, ww.twin, lower)
+	out.Ns = renamed(m.Ns, ww.twin, lower)
+	out.Extra = renamed(m.Extra, ww.twin, lower)
+	return out
+}
+
+// renamed returns sec with the records owned by twin renamed to name, in a
+// new slice of copies; sec itself if it holds none.
+func renamed(sec []dns.RR, twin, name string) []dns.RR {
+	for i, rr := range sec {
+		if !strings.EqualFold(rr.Header().Name, twin) {
+			continue
+		}
+		out := slices.Clone(sec)
+		for j := i; j < len(out); j++ {
+			if strings.EqualFold(out[j].Header().Name, twin) {
+				out[j] = dns.Copy(out[j])
+				out[j].Header().Name = name
 			}
 		}
+		return out
 	}
-	return out
+	return sec
 }
 
 // spelling returns, in a zone signed on the fly, the client's name as m,

@@ -48,7 +48,7 @@ const (
 	doFilter                           // act watch: hide verification tokens in the answer
 	suspect                            // a TCP client whose UDP traffic is blocked (limit.go)
 	limited                            // the limiter's answer: a refusal says EDE 15 (Blocked)
-	doAbsent                           // act watch: the name exists only for hidden tokens (absent.go)
+	doHide                             // act watch: the zone hides names: look the question up among them (absent.go)
 	stubLike                           // act watch: recursion desired, without EDNS or with DO: the limiter's stub budget applies
 )
 
@@ -146,8 +146,10 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 		if q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY {
 			vd.flags |= doFilter
 		}
-		if !v.logOnly && z.hiddenName(q.Name) {
-			vd.flags |= doFilter | doAbsent
+		// A watched query is looked up among the hidden names once, by
+		// the watcher; an unwatched one only if its answer could hide.
+		if !v.logOnly && (vd.has(doLimit) && z.hides() || z.hiddenName(q.Name) || q.Qtype == dns.TypeTXT && z.bareName(q.Name)) {
+			vd.flags |= doFilter | doHide
 		}
 	}
 	if vd.flags&(doLimit|doFilter) == 0 {

@@ -43,8 +43,10 @@ type watcher struct {
 
 	// The request veil sends on: req, or for a hidden name (absent.go)
 	// the same request for the twin.
-	sent *dns.Msg
-	twin string
+	sent      *dns.Msg
+	rewritten *rewritten // what holds sent, when veil changed the request
+	twin      string
+	bare      bool // a TXT query at a name whose TXT records are all hidden
 
 	// The limiter's: the client probed into the zone's table, whether over
 	// a stream transport, and the time.
@@ -62,9 +64,9 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 	ww := watcherPool.Get().(*watcher)
 	ww.ResponseWriter, ww.v, ww.zone, ww.counters, ww.client = w, v, vd.zone, vd.counters, client
 	ww.ctx, ww.req, ww.filter, ww.limit = ctx, r, vd.has(doFilter), vd.has(doLimit)
-	ww.sent, ww.twin, ww.hid, ww.unsigned, ww.spelled = r, "", false, nil, ""
-	if vd.has(doAbsent) {
-		ww.toTwin()
+	ww.sent, ww.rewritten, ww.twin, ww.bare, ww.hid, ww.unsigned, ww.spelled = r, nil, "", false, false, nil, ""
+	if vd.has(doHide) {
+		ww.hide()
 	}
 	if ww.limit {
 		ww.probeClient(vd)
@@ -75,14 +77,14 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 // WriteMsg filters and charges the answer, then writes it. An answer veil
 // changed in a zone signed on the fly is signed anew (onthefly.go).
 func (ww *watcher) WriteMsg(m *dns.Msg) error {
-	if ww.twin != "" {
+	if ww.twin != "" || ww.bare {
 		ww.spelled = ww.spelling(m)
 		m = ww.asAnswer(m)
 	}
 	if ww.filter {
 		m = ww.filterTokens(m)
 	}
-	if (ww.twin != "" || ww.hid) && ww.v.signer != nil && dnssecOK(ww.req) {
+	if (ww.twin != "" || ww.bare || ww.hid) && ww.v.signer != nil && dnssecOK(ww.req) {
 		m = ww.resign(m)
 	}
 	if ww.limit {
@@ -112,6 +114,6 @@ func (ww *watcher) Write(b []byte) (int, error) {
 // the server; after a reload the pool lets go of them within two garbage
 // collections. release is small enough to inline.
 func (ww *watcher) release() {
-	ww.ResponseWriter, ww.ctx, ww.req, ww.sent, ww.unsigned = nil, nil, nil, nil, nil
+	ww.ResponseWriter, ww.ctx, ww.req, ww.sent, ww.rewritten, ww.unsigned = nil, nil, nil, nil, nil, nil
 	watcherPool.Put(ww)
 }

@@ -28,13 +28,17 @@ import (
 // rest of the chain, cache included, for the twin (TwinName) and gives
 // the client that answer under its own question.
 type Absence struct {
-	zone    string
-	roots   map[uint64]hiddenRoot   // by hashName of the lower-case name
-	wild    map[uint64]hiddenParent // parents of hidden wildcards
-	lengths [4]uint64               // bit n: a name of length n is in roots or wild
-	signed  bool                    // the apex holds a DNSKEY
-	names   int                     // hidden roots
-	size    int                     // names held: roots and wildcard parents' children
+	zone  string
+	roots map[uint64]hiddenRoot   // by hashName of the lower-case name
+	wild  map[uint64]hiddenParent // parents of hidden wildcards
+	// Names whose TXT records are all hidden and which hold other data,
+	// and the parents of such wildcards (Bare).
+	bare     map[uint64]bareName
+	bareWild map[uint64]bareName
+	lengths  [4]uint64 // bit n: a name of length n is in roots or wild
+	signed   bool      // the apex holds a DNSKEY
+	names    int       // hidden roots
+	size     int       // names held: roots and wildcard parents' children
 }
 
 // hiddenRoot is one hidden root and where its twins go.
@@ -50,6 +54,47 @@ type hiddenParent struct {
 	name     string              // lower case
 	under    string              // the twins' parent
 	children map[uint64]struct{} // hashNames of the parent's children
+}
+
+// bareName is a name whose TXT records are all hidden and which holds
+// other data (or the parent of such a wildcard, with its children): the
+// rules of its hidden records.
+type bareName struct {
+	name     string // lower case
+	rules    []int
+	children map[uint64]struct{} // a wildcard's parent: hashNames of its children
+}
+
+// Bare reports whether qname holds other data and TXT records that the
+// policy all hides (its own, or a wildcard's that synthesises it), so
+// that a TXT query gets the zone's NODATA; it returns the matcher rules of
+// the hidden records. It does not allocate.
+func (a *Absence) Bare(qname string) (rules []int, ok bool) {
+	if a == nil || len(a.bare)+len(a.bareWild) == 0 {
+		return nil, false
+	}
+	if b, ok := a.bare[hashName(qname)]; ok && strings.EqualFold(b.name, qname) {
+		return b.rules, true
+	}
+	if len(a.bareWild) == 0 {
+		return nil, false
+	}
+	i, end := dns.NextLabel(qname, 0)
+	if end {
+		return nil, false
+	}
+	if w, ok := a.bareWild[hashName(qname[i:])]; ok && strings.EqualFold(w.name, qname[i:]) {
+		if _, exists := w.children[hashName(qname)]; !exists {
+			return w.rules, true
+		}
+	}
+	return nil, false
+}
+
+// Hides reports whether the Absence holds any name: a hidden one, or one
+// whose TXT records are all hidden.
+func (a *Absence) Hides() bool {
+	return a != nil && len(a.roots)+len(a.wild)+len(a.bare)+len(a.bareWild) > 0
 }
 
 // Empty reports whether no name of the zone is hidden: Under always says
@@ -149,32 +194,58 @@ func childStart(name string, i int) int {
 	}
 }
 
-// TwinName returns the twin of qname under parent (a result of Under):
-// qname itself, spelled as the client spelled it (case and escapes), then
-// a label drawn from qname in lower case by key, then parent. The drawn
-// label makes a query's twin the same name every time (a cache below ages
-// its answer as it would age qname's), one that does not exist and that
-// nobody without the key can ask for; whatever is below it answers as it
-// does (NXDOMAIN, or what a wildcard at parent synthesises). qname's
-// spelling in front makes a cache that keys names without case keep one
-// entry for every spelling of qname, spelled as its first asker spelled
-// it, as it keeps qname's own: Untwin reads that spelling back. If that
-// would make the name too long, the twin is the drawn label under parent.
-func TwinName(qname, parent string, key func(lower string) uint64) string {
+// TwinName returns the twin of qname under parent (a result of Under): a
+// name under parent that does not exist and answers as qname would without
+// the hidden records (NXDOMAIN, or what a wildcard at parent synthesises).
+// Its label is qname's label under parent, a dash and a hash of qname
+// in lower case under key: the same name every time (a cache below ages
+// its answer as it would age qname's), one that nobody without the key can
+// ask for, and one that sorts next to qname's own label, so the zone's
+// lookup of it walks the names a lookup of qname walks, and takes as long
+// (a label that would not fit, or that holds escapes, is replaced by
+// "veil").
+//
+// With spelled, qname itself, spelled as the client spelled it (case and
+// escapes), goes in front of a "veil-" label: a cache that keys names
+// without case then keeps one entry for every spelling of qname, spelled
+// as its first asker spelled it, as it keeps qname's own, and Untwin reads
+// that spelling back from the answer (a zone signed on the fly names qname
+// in its NSEC). If that would make the name too long, the twin is a short
+// one.
+func TwinName(qname, parent string, key func(lower string) uint64, spelled bool) string {
 	const hex = "0123456789abcdef"
 	h := key(strings.ToLower(qname))
 	var b strings.Builder
 	b.Grow(len(qname) + twinLabelLen + len(parent))
-	if len(qname)+twinLabelLen+len(parent) <= 254 {
+	if spelled && len(qname)+twinLabelLen+len(parent) <= 254 {
 		b.WriteString(qname)
+		b.WriteString("veil-")
+	} else {
+		b.WriteString(labelUnder(qname, parent))
+		b.WriteString("-")
 	}
-	b.WriteString("veil-")
 	for shift := 60; shift >= 0; shift -= 4 {
 		b.WriteByte(hex[h>>uint(shift)&0xf])
 	}
 	b.WriteByte('.')
 	b.WriteString(parent)
 	return b.String()
+}
+
+// labelUnder returns the label of qname just under parent, as qname spells
+// it, if parent is an ancestor of qname and the label is short and plain;
+// otherwise "veil".
+func labelUnder(qname, parent string) string {
+	end := len(qname) - len(parent)
+	if end <= 1 || !strings.EqualFold(qname[end:], parent) || qname[end-1] != '.' {
+		return "veil"
+	}
+	start := strings.LastIndexByte(qname[:end-1], '.') + 1
+	label := qname[start : end-1]
+	if len(label) > 40 || strings.IndexByte(label, '\\') >= 0 {
+		return "veil"
+	}
+	return label
 }
 
 // twinLabelLen is the length of a twin's drawn label and its dot.

@@ -18,12 +18,19 @@ type node struct {
 	children []*node
 	public   bool // it or a name below it holds a record external clients see
 	cut      bool // a delegation: the zone is not authoritative below it
+	// The name's own records: the rules of its hidden TXT records, and
+	// whether it holds a TXT record that stays and other data.
+	hiddenTXT []int
+	publicTXT bool
+	data      bool
 }
 
-// AbsenceLimit is the most names an Absence holds: hidden roots plus the
-// children of the parents of hidden wildcards. A zone with more keeps the
-// first ones; the names left out answer as the token filter alone answers
-// them (the name exists, its tokens are not shown).
+// AbsenceLimit is the most names an Absence holds: hidden roots, names
+// whose TXT records are all hidden beside other data, and the children of
+// the parents of such wildcards. A zone with more keeps the first ones;
+// the names left out answer as the token filter alone answers them (the
+// name exists, its tokens are not shown; a TXT query costs a second
+// lookup of the chain).
 const AbsenceLimit = 1 << 18
 
 // NewAbsence builds the Absence of zone (lower case, fully qualified) from
@@ -39,9 +46,16 @@ func NewAbsence(zone string, rrs []dns.RR, p *Policy, now time.Time) (a *Absence
 			t.signed = true
 		}
 	}
-	a = &Absence{zone: zone, roots: map[uint64]hiddenRoot{}, wild: map[uint64]hiddenParent{}, signed: t.signed}
+	a = &Absence{zone: zone, roots: map[uint64]hiddenRoot{}, wild: map[uint64]hiddenParent{},
+		bare: map[uint64]bareName{}, bareWild: map[uint64]bareName{}, signed: t.signed}
 	complete = true
 	for _, n := range t.nodes {
+		if n.data && len(n.hiddenTXT) > 0 && !n.publicTXT && !t.belowCut(n) {
+			if !a.addBare(n) {
+				complete = false
+			}
+			continue
+		}
 		if n.public || n.parent == nil || !n.parent.public || t.belowCut(n) {
 			continue
 		}
@@ -50,6 +64,31 @@ func NewAbsence(zone string, rrs []dns.RR, p *Policy, now time.Time) (a *Absence
 		}
 	}
 	return a, t.next, complete
+}
+
+// addBare adds n, a name whose TXT records are all hidden and which holds
+// other data, or the parent of such a wildcard; it reports false if that
+// would pass AbsenceLimit.
+func (a *Absence) addBare(n *node) bool {
+	wild := strings.HasPrefix(n.name, "*.")
+	size := a.size + 1
+	if wild {
+		size += len(n.parent.children)
+	}
+	if size > AbsenceLimit {
+		return false
+	}
+	a.size = size
+	if !wild {
+		a.bare[hashName(n.name)] = bareName{name: n.name, rules: n.hiddenTXT}
+		return true
+	}
+	b := bareName{name: n.parent.name, rules: n.hiddenTXT, children: make(map[uint64]struct{}, len(n.parent.children))}
+	for _, c := range n.parent.children {
+		b.children[hashName(c.name)] = struct{}{}
+	}
+	a.bareWild[hashName(b.name)] = b
+	return true
 }
 
 // nameTree is the zone's names while an Absence is built.
@@ -78,28 +117,33 @@ func (t *nameTree) add(rr dns.RR) {
 		return
 	case dns.TypeNS:
 		n.cut = name != t.zone
+		n.data = true
 	case dns.TypeTXT:
-		if t.hidden(rr.(*dns.TXT)) {
+		if rule, hidden := t.hidden(rr.(*dns.TXT)); hidden {
+			n.hiddenTXT = append(n.hiddenTXT, rule)
 			return
 		}
+		n.publicTXT = true
+	default:
+		n.data = true
 	}
 	for ; n != nil && !n.public; n = n.parent {
 		n.public = true
 	}
 }
 
-// hidden reports whether the policy hides txt, and keeps the earliest time
-// that may change.
-func (t *nameTree) hidden(txt *dns.TXT) bool {
+// hidden reports whether the policy hides txt, and by which rule, and
+// keeps the earliest time that may change.
+func (t *nameTree) hidden(txt *dns.TXT) (int, bool) {
 	t.owner.Set(txt.Hdr.Name)
 	mt := t.policy.matcher.ClassifyAt(&t.owner, txt.Txt)
 	if mt.Kind != Token {
-		return false
+		return 0, false
 	}
 	if c := t.policy.nextChange(mt.Rule, txt.Txt, t.now); !c.IsZero() && (t.next.IsZero() || c.Before(t.next)) {
 		t.next = c
 	}
-	return t.policy.Hides(mt.Rule, txt.Txt, t.now)
+	return mt.Rule, t.policy.Hides(mt.Rule, txt.Txt, t.now)
 }
 
 // node returns the node of name (lower case, at or below the zone),

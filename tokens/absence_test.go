@@ -99,13 +99,23 @@ func TestAbsenceSignedAndEmpty(t *testing.T) {
 }
 
 // A twin is drawn from the lower-case name by the key, under the parent.
-// TwinName puts the client's spelling in front of its drawn label, which
-// Untwin reads back; a name too long for that gets the short twin.
+// TwinName is the drawn label under the parent, or, spelled, the client's
+// name in front of it, which Untwin reads back; a name too long for that
+// gets the short twin.
 func TestTwinName(t *testing.T) {
 	var asked string
 	key := func(s string) uint64 { asked = s; return 0xfeed }
 	qname := "_GitHub-Challenge-X.Team.Example.ORG."
-	got := TwinName(qname, "leaf.example.org.", key)
+	if got := TwinName(qname, "leaf.example.org.", key, false); got != `veil-000000000000feed.leaf.example.org.` {
+		t.Errorf("TwinName, not spelled, under a leaf = %q", got)
+	}
+	if got := TwinName(qname, "team.example.org.", key, false); got != `_GitHub-Challenge-X-000000000000feed.team.example.org.` {
+		t.Errorf("TwinName, not spelled, under the parent = %q", got)
+	}
+	if got := TwinName("a.b.H1.example.org.", "example.org.", key, false); got != `H1-000000000000feed.example.org.` {
+		t.Errorf("TwinName, not spelled, below a hidden name = %q", got)
+	}
+	got := TwinName(qname, "leaf.example.org.", key, true)
 	if got != qname+"veil-000000000000feed.leaf.example.org." || asked != strings.ToLower(qname) {
 		t.Errorf("TwinName = %q (key asked for %q)", got, asked)
 	}
@@ -113,11 +123,11 @@ func TestTwinName(t *testing.T) {
 	if name, ok := Untwin(strings.ToUpper(got), len(qname)); !ok || name != strings.ToUpper(qname) {
 		t.Errorf("Untwin = %q %v", name, ok)
 	}
-	if _, ok := Untwin("veil-000000000000feed.example.org.", len(qname)); ok {
+	if _, ok := Untwin(`veil-000000000000feed.example.org.`, len(qname)); ok {
 		t.Error("Untwin took a short twin for a long one")
 	}
 	long := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + "." + strings.Repeat("d", 30) + ".example.org."
-	if got := TwinName(long, "example.org.", key); got != "veil-000000000000feed.example.org." {
+	if got := TwinName(long, "example.org.", key, true); got != strings.Repeat("d", 30)+`-000000000000feed.example.org.` {
 		t.Errorf("TwinName of a %d-character name = %q, want the short twin", len(long), got)
 	}
 }

@@ -59,7 +59,7 @@ var startMu sync.Mutex
 // the shared zones directory (ZonesDir) and {testdata} for the calling
 // package's own testdata directory. It stops the server when the test ends.
 // The package's TestMain must have called Main.
-func StartServer(t *testing.T, corefile string) Server {
+func StartServer(t testing.TB, corefile string) Server {
 	t.Helper()
 	return startServer(t, corefile, false)
 }
@@ -69,12 +69,12 @@ func StartServer(t *testing.T, corefile string) Server {
 // stop their goroutines (veil's clock, zone readers and Redis exchange).
 // The prometheus plugin's callback closes its listener for good, so the
 // Corefile must give it an address of its own: {port2}.
-func StartServerShutdown(t *testing.T, corefile string) Server {
+func StartServerShutdown(t testing.TB, corefile string) Server {
 	t.Helper()
 	return startServer(t, corefile, true)
 }
 
-func startServer(t *testing.T, corefile string, shutdown bool) Server {
+func startServer(t testing.TB, corefile string, shutdown bool) Server {
 	t.Helper()
 	startMu.Lock()
 	defer startMu.Unlock()
@@ -121,7 +121,7 @@ func startServer(t *testing.T, corefile string, shutdown bool) Server {
 }
 
 // FreePort returns a port that is free for both UDP and TCP on 127.0.0.1.
-func FreePort(t *testing.T) int {
+func FreePort(t testing.TB) int {
 	t.Helper()
 	for range 50 {
 		l, err := net.Listen("tcp", TrustedIP+":0")

@@ -34,7 +34,7 @@ const absentHidden = 33
 
 // absentServer starts absentCorefile with the given veil block, cache line,
 // on-the-fly signing (the key's base path, or "" for none) and zone file.
-func absentServer(t *testing.T, veilBlock, cache, signKey, zonefile string) harness.Server {
+func absentServer(t testing.TB, veilBlock, cache, signKey, zonefile string) harness.Server {
 	t.Helper()
 	signing := ""
 	if signKey != "" {
