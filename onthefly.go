@@ -71,9 +71,17 @@ func (ww *watcher) hiddenOutcome() bool {
 // asked without DNSSEC OK, which the dnssec plugin passes through
 // unsigned; nil if there is none.
 func (ww *watcher) unsignedAnswer() *dns.Msg {
-	req := ww.sent.Copy()
-	if opt := req.IsEdns0(); opt != nil {
-		opt.SetDo(false)
+	// A shallow copy but for the OPT record, whose DO bit it clears.
+	req := new(dns.Msg)
+	*req = *ww.sent
+	req.Extra = make([]dns.RR, len(ww.sent.Extra))
+	for i, rr := range ww.sent.Extra {
+		if opt, ok := rr.(*dns.OPT); ok {
+			o := *opt
+			o.SetDo(false)
+			rr = &o
+		}
+		req.Extra[i] = rr
 	}
 	cw := &captureWriter{ResponseWriter: ww.ResponseWriter}
 	ctx := ww.ctx

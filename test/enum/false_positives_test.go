@@ -22,6 +22,7 @@ import (
 // sharing one is the point (the resolver farm).
 const (
 	fpSignedAddr   = "127.0.87.31" // the same process, the signed zone
+	fpOnTheFlyAddr = "127.0.87.32" // the same process, the zone the dnssec plugin signs on the fly
 	fpExemptSrc    = "127.0.5.9"   // the monitoring probe, in the listener's exempt list
 	fpCachedSrc    = "127.0.1.5"   // busy resolver with a cache
 	fpUncachedSrc  = "127.0.2.5"   // busy resolver without a cache
@@ -30,6 +31,7 @@ const (
 	fpDigSrc       = "127.0.4.7"   // a person with dig
 	fpQminSrc      = "127.0.6.9"   // QNAME-minimising resolver
 	fpValidSrc     = "127.0.7.7"   // validating resolver, on the signed zone
+	fpValidFlySrc  = "127.0.9.7"   // validating resolver, on the zone signed on the fly
 	fpDuration     = 60 * time.Second
 	fpBusyQPS      = 200 // each busy resolver, and the farm together
 	fpQminLookups  = 10  // names a second the QNAME-minimising resolver resolves
@@ -42,8 +44,9 @@ const (
 )
 
 // noFalsePositives runs the false-positive set (fpClients) at the same time
-// against a process with the limiter on (fpAddr, plain zone, and
-// fpSignedAddr, signed zone; 127.0.0.1 trusted, the monitoring probe
+// against a process with the limiter on (fpAddr, plain zone,
+// fpSignedAddr, signed zone, and fpOnTheFlyAddr, the zone the dnssec
+// plugin signs on the fly; 127.0.0.1 trusted, the monitoring probe
 // exempt) and checks that every query was answered correctly and that the
 // limiter's limited-requests and trips counters of both listeners did not
 // move. It logs a table of queries sent, answered correctly and limited per
@@ -53,15 +56,21 @@ func noFalsePositives(t *testing.T, bin, dir string, z *zoneData, keyBase string
 	startServer(t, bin, filepath.Join(dir, "fp"), z, keyBase, []listener{
 		{addr: fpAddr, veil: veilLinesFP, transfer: true},
 		{addr: fpSignedAddr, signed: true, veil: veilLinesFP},
+		{addr: fpOnTheFlyAddr, onTheFly: true, veil: veilLinesFP},
 	})
 	metricsAddr := net.JoinHostPort(fpAddr, "9153")
-	servers := []string{"dns://" + net.JoinHostPort(fpAddr, harness.DNSPort), "dns://" + net.JoinHostPort(fpSignedAddr, harness.DNSPort)}
+	var servers []string
+	for _, a := range []string{fpAddr, fpSignedAddr, fpOnTheFlyAddr} {
+		servers = append(servers, "dns://"+net.JoinHostPort(a, harness.DNSPort))
+	}
 	plain := newFPZone(z, z.expectations(t, fpAddr), net.JoinHostPort(fpAddr, harness.DNSPort), false)
 	signed := newFPZone(z, z.expectations(t, fpSignedAddr), net.JoinHostPort(fpSignedAddr, harness.DNSPort), true)
+	onTheFly := newFPZone(z, z.expectations(t, fpOnTheFlyAddr), net.JoinHostPort(fpOnTheFlyAddr, harness.DNSPort), true)
+	onTheFly.onTheFly = true
 	before := scrape(t, metricsAddr)
 
 	begin := time.Now()
-	clients := fpClients(t, plain, signed)
+	clients := fpClients(t, plain, signed, onTheFly)
 	var wg sync.WaitGroup
 	for _, c := range clients {
 		wg.Go(func() { c.run(c.stats) })
@@ -112,7 +121,7 @@ type fpClient struct {
 
 // fpClients returns the false-positive set, each client bounded to about
 // fpDuration.
-func fpClients(t *testing.T, plain, signed *fpZone) []fpClient {
+func fpClients(t *testing.T, plain, signed, onTheFly *fpZone) []fpClient {
 	mk := func(name, src, class string, run func(s *fpStats)) fpClient {
 		return fpClient{stats: newFPStats(name, src, class), run: run}
 	}
@@ -122,6 +131,7 @@ func fpClients(t *testing.T, plain, signed *fpZone) []fpClient {
 		mk("resolver farm, no cache", fpFarmNet+"1-16", "external", func(s *fpStats) { busyResolver(t, plain, s, farmSources(), false) }),
 		mk("QNAME-minimising resolver", fpQminSrc, "external", func(s *fpStats) { qminResolver(t, plain, s) }),
 		mk("validating resolver (signed)", fpValidSrc, "external", func(s *fpStats) { validatingResolver(t, signed, s) }),
+		mk("validating resolver (on the fly)", fpValidFlySrc, "external", func(s *fpStats) { validatingResolver(t, onTheFly, s) }),
 		mk("person with dig", fpDigSrc, "external", func(s *fpStats) { digPerson(t, plain, s) }),
 		mk("monitoring probe (exempt)", fpExemptSrc, "exempt", func(s *fpStats) { monitoringProbe(t, plain, s) }),
 		mk("trusted client", trustedSrc, "trusted", func(s *fpStats) {

@@ -20,7 +20,11 @@ type fpZone struct {
 	expect map[rrsetKey][]string
 	addr   string   // the listener, host:port
 	signed bool     // the signed zone: every query is asked with DO=1
-	hosts  []string // the zone's owner names below the apex (absolute), in the order of their popularity
+	// onTheFly: the dnssec plugin signs the zone: a name that does not
+	// exist gets its black lie, NOERROR and an NSEC at the name, the shape
+	// of NODATA.
+	onTheFly bool
+	hosts    []string // the zone's owner names below the apex (absolute), in the order of their popularity
 }
 
 // newFPZone returns the zone served at addr; expect is its RRsets.
@@ -48,6 +52,8 @@ func (f *fpZone) want(name string, qtype uint16) checkedQuery {
 		exists = true
 	}
 	switch {
+	case !exists && f.onTheFly:
+		q.kind = wantNODATA
 	case !exists:
 		q.kind = wantNXDOMAIN
 	case f.signed && name == apex && qtype == dns.TypeDNSKEY:

@@ -31,11 +31,13 @@ func keygen(t *testing.T, dir string) string {
 }
 
 // listener is one server block of a CoreDNS process: a listener on port
-// 53 of addr serving the zone, plain or signed, with veil configured by the
-// lines in veil ("" for no veil).
+// 53 of addr serving the zone, plain, signed (ldns-signzone, NSEC) or
+// signed on the fly (the dnssec plugin, black lies), with veil configured
+// by the lines in veil ("" for no veil).
 type listener struct {
 	addr     string
 	signed   bool
+	onTheFly bool
 	veil     string
 	transfer bool
 }
@@ -68,6 +70,9 @@ func startServer(t *testing.T, bin, dir string, z *zoneData, keyBase string, lis
 		}
 		if l.transfer {
 			corefile.WriteString("    transfer {\n        to *\n    }\n")
+		}
+		if l.onTheFly {
+			fmt.Fprintf(&corefile, "    dnssec {\n        key file %s\n    }\n", keyBase)
 		}
 		fmt.Fprintf(&corefile, "    file %s\n}\n\n", zoneFile)
 	}
