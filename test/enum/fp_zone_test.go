@@ -18,8 +18,8 @@ import (
 type fpZone struct {
 	z      *zoneData
 	expect map[rrsetKey][]string
-	addr   string   // the listener, host:port
-	signed bool     // the signed zone: every query is asked with DO=1
+	addr   string // the listener, host:port
+	signed bool   // the signed zone: every query is asked with DO=1
 	// onTheFly: the dnssec plugin signs the zone: a name that does not
 	// exist gets its black lie, NOERROR and an NSEC at the name, the shape
 	// of NODATA.
