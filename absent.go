@@ -72,56 +72,73 @@ func (z *zone) bareName(qname string) bool {
 // Either way it is one lookup of the chain, as the answer it imitates is.
 func (ww *watcher) hide() {
 	a := ww.zone.absent.Load()
-	q := ww.req.Question[0]
+	name := ww.req.Question[0].Name
+	if parent, ok := a.Under(name); ok {
+		ww.hideName(a, parent)
+		return
+	}
+	if ww.req.Question[0].Qtype == dns.TypeTXT {
+		if rules, ok := a.Bare(name); ok {
+			ww.hideTXT(a, rules)
+		}
+	}
+}
+
+// hideName asks for the twin of a name that exists only for hidden
+// records (hide).
+func (ww *watcher) hideName(a *tokens.Absence, parent string) {
 	do := dnssecOK(ww.req)
 	if a.Signed() && do {
 		return
 	}
-	if parent, ok := a.Under(q.Name); ok {
-		ww.filter = true
-		ww.counters.tokensAbsent.Inc()
-		ww.twin = ww.sendAs(q.Name, parent, q.Qtype, do && ww.v.signer != nil)
+	q := ww.req.Question[0]
+	ww.filter = true
+	ww.counters.tokensAbsent.Inc()
+	ww.sendAs(q.Name, parent, q.Qtype, do && ww.v.signer != nil)
+}
+
+// hideTXT asks for a type the name does not hold, for a TXT query at a
+// name whose TXT records, of rules, are all hidden (hide).
+func (ww *watcher) hideTXT(a *tokens.Absence, rules []int) {
+	if a.Signed() && dnssecOK(ww.req) {
 		return
 	}
-	if q.Qtype != dns.TypeTXT {
-		return
-	}
-	rules, ok := a.Bare(q.Name)
-	if !ok {
-		return
-	}
+	name := ww.req.Question[0].Name
 	for _, rule := range rules {
 		ww.counters.tokenCounter(ww.zone, rule, false).Inc()
 	}
-	ww.v.logs.tokenEvent(false, ww.client, q.Name, ww.zone.name, len(rules))
-	ww.bare = true
-	ww.sendAs(q.Name, "", ww.v.twins.qtype, false)
+	ww.v.logs.tokenEvent(false, ww.client, name, ww.zone.name, len(rules))
+	ww.sendAs(name, "", ww.v.twins.qtype, false)
 }
 
-// rewritten is what veil allocates for a query it sends on changed: the
-// request, its question, and the answer it turns back into the client's.
-// One allocation, not pooled: a plugin below may keep a request past the
-// query (the cache's prefetch), one above may keep the answer (log).
+// rewritten is a query veil sends on changed, for a name the zone hides:
+// the request, its question, the twin it asks for ("" for a TXT query at
+// a name whose TXT records are all hidden, which asks for the name's
+// private-use type), and room for the answer it turns back into the
+// client's. One allocation, not pooled: a plugin below may keep a request
+// past the query (the cache's prefetch), one above may keep the answer
+// (log).
 type rewritten struct {
 	req    dns.Msg
 	q      [1]dns.Question
+	twin   string
 	answer dns.Msg
 }
 
 // sendAs makes the request veil sends on: the client's, asking for qtype
 // at the twin of qname under parent (tokens.TwinName), or at qname itself
-// if parent is "". It returns the name asked for.
-func (ww *watcher) sendAs(qname, parent string, qtype uint16, spelled bool) string {
+// if parent is "".
+func (ww *watcher) sendAs(qname, parent string, qtype uint16, spelled bool) {
 	rw := new(rewritten)
 	rw.req = *ww.req
 	name := qname
 	if parent != "" {
 		name = tokens.TwinName(qname, parent, ww.v.twins.key, spelled)
+		rw.twin = name
 	}
 	rw.q[0] = dns.Question{Name: name, Qtype: qtype, Qclass: ww.req.Question[0].Qclass}
 	rw.req.Question = rw.q[:]
-	ww.sent, ww.rewritten = &rw.req, rw
-	return name
+	ww.sent, ww.rw = &rw.req, rw
 }
 
 // asAnswer returns m, the chain's answer to the request veil sent, as the
@@ -131,18 +148,18 @@ func (ww *watcher) sendAs(qname, parent string, qtype uint16, spelled bool) stri
 // modified, and its records are shared where they need no change.
 func (ww *watcher) asAnswer(m *dns.Msg) *dns.Msg {
 	out := new(dns.Msg)
-	if ww.rewritten != nil && ww.rewritten.answer.Question == nil {
-		out = &ww.rewritten.answer // the first answer of the query uses the room allocated for it
+	if ww.rw != nil && ww.rw.answer.Question == nil {
+		out = &ww.rw.answer // the first answer of the query uses the room allocated for it
 	}
 	*out = *m
 	out.Question = ww.req.Question
-	if ww.twin == "" {
+	if ww.rw == nil || ww.rw.twin == "" {
 		return out
 	}
-	lower := strings.ToLower(ww.req.Question[0].Name)
-	out.Answer = renamed(m.Answer, ww.twin, lower)
-	out.Ns = renamed(m.Ns, ww.twin, lower)
-	out.Extra = renamed(m.Extra, ww.twin, lower)
+	twin, lower := ww.rw.twin, strings.ToLower(ww.req.Question[0].Name)
+	out.Answer = renamed(m.Answer, twin, lower)
+	out.Ns = renamed(m.Ns, twin, lower)
+	out.Extra = renamed(m.Extra, twin, lower)
 	return out
 }
 
@@ -165,23 +182,23 @@ func renamed(sec []dns.RR, twin, name string) []dns.RR {
 	return sec
 }
 
-// spelling returns, in a zone signed on the fly, the client's name as m,
-// the chain's answer to the name veil asked for (the twin's, or the
-// client's own), spells it in its black lie: a cache below veil keeps the
-// spelling of its first asker, which TwinName took from that asker's
-// name, and the answer for the client's own name would carry it (resign
-// writes it into the new black lie). "" for an answer without a black
-// lie, or for a client that did not ask with DO.
-func (ww *watcher) spelling(m *dns.Msg) string {
-	if ww.v.signer == nil || !dnssecOK(ww.req) {
-		return ""
+// noteSpelling notes, in a zone signed on the fly and for a DNSSEC-OK
+// client, the client's name as m, the chain's answer to the name veil
+// asked for (the twin's, or the client's own), spells it in its black
+// lie: a cache below veil keeps the spelling of its first asker, which
+// TwinName took from that asker's name, and the answer for the client's
+// own name would carry it (signAnew writes it into the new black lie).
+func (ww *watcher) noteSpelling(m *dns.Msg) {
+	r := ww.resigning()
+	if r == nil {
+		return
 	}
 	owner := blackLieOwner(m, ww.sent.Question[0].Name)
-	if ww.twin == "" {
-		return owner
+	if ww.rw == nil || ww.rw.twin == "" {
+		r.spelled = owner
+		return
 	}
-	name, _ := tokens.Untwin(owner, len(ww.req.Question[0].Name))
-	return name
+	r.spelled, _ = tokens.Untwin(owner, len(ww.req.Question[0].Name))
 }
 
 // blackLieOwner returns the owner of the NSEC record at name in m's
@@ -210,7 +227,7 @@ func (ww *watcher) nodata() *dns.Msg {
 	if _, err := ww.v.next(ctx, cw, req); err != nil || cw.msg == nil || !isNODATA(cw.msg) {
 		return nil
 	}
-	ww.spelled = ww.spelling(cw.msg)
+	ww.noteSpelling(cw.msg)
 	return ww.asAnswer(cw.msg)
 }
 

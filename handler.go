@@ -146,9 +146,16 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 		if q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY {
 			vd.flags |= doFilter
 		}
-		// A watched query is looked up among the hidden names once, by
-		// the watcher; an unwatched one only if its answer could hide.
-		if !v.logOnly && (vd.has(doLimit) && z.hides() || z.hiddenName(q.Name) || q.Qtype == dns.TypeTXT && z.bareName(q.Name)) {
+		// A query the limiter watches anyway is looked up among the
+		// hidden names once, by the watcher (hide); another is watched
+		// only if it asks for one.
+		switch {
+		case v.logOnly:
+		case vd.has(doLimit):
+			if z.hides() {
+				vd.flags |= doHide
+			}
+		case z.hiddenName(q.Name) || q.Qtype == dns.TypeTXT && z.bareName(q.Name):
 			vd.flags |= doFilter | doHide
 		}
 	}

@@ -94,30 +94,39 @@ func (ww *watcher) unsignedAnswer() *dns.Msg {
 	return cw.msg
 }
 
-// unsigned is what resign needs to know of an answer's DNSSEC records
-// once they are gone: the signer's zone, the TTL it signed each RRset
-// with (each RRSIG keeps it), and the TTL each record carried.
-type unsigned struct {
-	zone   string
-	signed map[rrKey]uint32
-	sent   map[rrKey]uint32
+// resigning is what signing an answer veil changed anew needs: the
+// signer's zone, the TTL it signed each RRset with (each RRSIG keeps it)
+// and the TTL each record carried, learnt as the DNSSEC records are taken
+// out, and the client's name as the answer veil imitates spells it.
+type resigning struct {
+	zone    string
+	signed  map[rrKey]uint32
+	sent    map[rrKey]uint32
+	spelled string
+}
+
+// resigning returns what signAnew needs, made on first use, for a
+// DNSSEC-OK query of a server block that signs on the fly; nil for any
+// other query, whose answers veil leaves unsigned (or signed whole).
+func (ww *watcher) resigning() *resigning {
+	if ww.resign == nil && ww.v.signer != nil && dnssecOK(ww.req) {
+		ww.resign = &resigning{signed: map[rrKey]uint32{}, sent: map[rrKey]uint32{}}
+	}
+	return ww.resign
 }
 
 // strip takes the RRSIG and NSEC records out of m's sections (m's own
-// slices: the caller owns m) and notes their TTLs in u.
-func (u *unsigned) strip(m *dns.Msg) {
-	if u.signed == nil {
-		u.signed, u.sent = map[rrKey]uint32{}, map[rrKey]uint32{}
-	}
+// slices: the caller owns m) and notes their TTLs.
+func (r *resigning) strip(m *dns.Msg) {
 	for _, sec := range []*[]dns.RR{&m.Answer, &m.Ns, &m.Extra} {
 		out := (*sec)[:0]
 		for _, rr := range *sec {
 			k := keyOf(rr)
 			if sig, ok := rr.(*dns.RRSIG); ok {
-				u.signed[rrKey{name: k.name, rtype: sig.TypeCovered}], u.zone = sig.OrigTtl, sig.SignerName
+				r.signed[rrKey{name: k.name, rtype: sig.TypeCovered}], r.zone = sig.OrigTtl, sig.SignerName
 			}
 			if k.rtype != dns.TypeOPT {
-				u.sent[k] = rr.Header().Ttl
+				r.sent[k] = rr.Header().Ttl
 			}
 			if k.rtype != dns.TypeRRSIG && k.rtype != dns.TypeNSEC {
 				out = append(out, rr)
@@ -127,22 +136,19 @@ func (u *unsigned) strip(m *dns.Msg) {
 	}
 }
 
-// resign returns m, an answer the signer signed and veil changed (a
+// signAnew returns m, an answer the signer signed and veil changed (a
 // twin's, renamed to the client's name, or one without hidden tokens),
 // signed anew for the client's question as the dnssec plugin signs it:
 // its DNSSEC records are dropped, the rest signed again with the TTLs the
 // signer saw, which its signature cache knows, and every record then
 // carries the TTL the answer had, so a cache's count-down shows as
-// before. A negative answer gets the black lie of the client's name, as
-// ww.spelled spells it. m is not modified: it may share records with a
-// cache.
-func (ww *watcher) resign(m *dns.Msg) *dns.Msg {
+// before. A negative answer gets the black lie of the client's name,
+// spelled as the answer it imitates spells it. m is not modified: it may
+// share records with a cache.
+func (ww *watcher) signAnew(m *dns.Msg) *dns.Msg {
+	r := ww.resign
 	m = m.Copy()
-	u := ww.unsigned
-	if u == nil {
-		u = &unsigned{}
-	}
-	u.strip(m)
+	r.strip(m)
 	var opt []dns.RR
 	m.Extra = slices.DeleteFunc(m.Extra, func(rr dns.RR) bool {
 		if rr.Header().Rrtype == dns.TypeOPT {
@@ -151,30 +157,30 @@ func (ww *watcher) resign(m *dns.Msg) *dns.Msg {
 		}
 		return false
 	})
-	if u.zone == "" {
+	if r.zone == "" {
 		m.Extra = append(m.Extra, opt...)
 		return m // nothing was signed
 	}
 	if len(m.Answer)+len(m.Ns) == 0 {
 		// The black lie of an NSEC question: the plugin moved it to the
 		// answer and dropped the SOA, which signing it anew needs.
-		ww.restoreSOA(m, u)
+		ww.restoreSOA(m, r)
 	}
 	for _, sec := range [3][]dns.RR{m.Answer, m.Ns, m.Extra} {
 		for _, rr := range sec {
-			if ttl, ok := u.signed[keyOf(rr)]; ok {
+			if ttl, ok := r.signed[keyOf(rr)]; ok {
 				rr.Header().Ttl = ttl
 			}
 		}
 	}
-	if ww.spelled != "" {
-		m.Question = []dns.Question{{Name: ww.spelled, Qtype: m.Question[0].Qtype, Qclass: m.Question[0].Qclass}}
+	if r.spelled != "" {
+		m.Question = []dns.Question{{Name: r.spelled, Qtype: m.Question[0].Qtype, Qclass: m.Question[0].Qclass}}
 	}
-	out := ww.v.signer.Sign(request.Request{Req: m, Zone: u.zone}, time.Now().UTC(), metrics.WithServer(ww.ctx))
+	out := ww.v.signer.Sign(request.Request{Req: m, Zone: r.zone}, time.Now().UTC(), metrics.WithServer(ww.ctx))
 	out.Question = ww.req.Question
 	for _, sec := range [3][]dns.RR{out.Answer, out.Ns, out.Extra} {
 		for i, rr := range sec {
-			ttl, ok := u.sent[keyOf(rr)]
+			ttl, ok := r.sent[keyOf(rr)]
 			if !ok {
 				continue
 			}
@@ -194,7 +200,7 @@ func (ww *watcher) resign(m *dns.Msg) *dns.Msg {
 // restoreSOA gives m, the black lie of an NSEC question without its
 // DNSSEC records, the SOA the signer had, from the chain's unsigned answer,
 // with the TTL of the NSEC it signed.
-func (ww *watcher) restoreSOA(m *dns.Msg, u *unsigned) {
+func (ww *watcher) restoreSOA(m *dns.Msg, r *resigning) {
 	plain := ww.unsignedAnswer()
 	if plain == nil {
 		return
@@ -202,7 +208,7 @@ func (ww *watcher) restoreSOA(m *dns.Msg, u *unsigned) {
 	for _, rr := range plain.Ns {
 		if soa, ok := rr.(*dns.SOA); ok {
 			soa = dns.Copy(soa).(*dns.SOA)
-			if ttl, ok := u.signed[rrKey{rtype: dns.TypeNSEC}]; ok {
+			if ttl, ok := r.signed[rrKey{rtype: dns.TypeNSEC}]; ok {
 				soa.Hdr.Ttl = ttl
 			}
 			m.Ns, m.Rcode = []dns.RR{soa}, plain.Rcode
@@ -211,7 +217,7 @@ func (ww *watcher) restoreSOA(m *dns.Msg, u *unsigned) {
 	}
 }
 
-// rrKey names a record's TTL in resign: its owner in lower case, its type
+// rrKey names a record's TTL in signAnew: its owner in lower case, its type
 // and, for an RRSIG, the type it covers. A black lie's NSEC and its RRSIG
 // go by type alone, since their owner changes.
 type rrKey struct {

@@ -21,13 +21,14 @@ func (ww *watcher) filterTokens(m *dns.Msg) *dns.Msg {
 	// Room for a few hidden records on the stack; more move to the heap.
 	var buf [4]tokens.Found
 	found, signed := ww.zone.tokens.Find(m, ww.v.wallClock(), buf[:0])
-	if signed && ww.v.signer != nil && !ww.v.logOnly && !ww.zone.absent.Load().Signed() {
-		// Signed on the fly: the signatures go, and WriteMsg has the
-		// answer without the tokens signed anew (onthefly.go).
-		m = m.Copy()
-		ww.unsigned = &unsigned{}
-		ww.unsigned.strip(m)
-		found, signed = ww.zone.tokens.Find(m, ww.v.wallClock(), found[:0])
+	if signed && !ww.v.logOnly && !ww.zone.absent.Load().Signed() {
+		if r := ww.resigning(); r != nil {
+			// Signed on the fly: the signatures go, and WriteMsg has
+			// the answer without the tokens signed anew (onthefly.go).
+			m = m.Copy()
+			r.strip(m)
+			found, signed = ww.zone.tokens.Find(m, ww.v.wallClock(), found[:0])
+		}
 	}
 	if signed {
 		ww.counters.tokensSigned.Inc()

@@ -34,19 +34,14 @@ type watcher struct {
 
 	filter bool // hide verification tokens
 	hid    bool // tokens were taken out of the answer
+	// What signing the changed answer anew needs, in a zone signed on
+	// the fly (onthefly.go); nil elsewhere.
+	resign *resigning
 
-	// In a zone signed on the fly (onthefly.go): the DNSSEC records veil
-	// took out of the answer to change it, and the client's name as the
-	// answer veil imitates spells it.
-	unsigned *unsigned
-	spelled  string
-
-	// The request veil sends on: req, or for a hidden name (absent.go)
-	// the same request for the twin.
-	sent      *dns.Msg
-	rewritten *rewritten // what holds sent, when veil changed the request
-	twin      string
-	bare      bool // a TXT query at a name whose TXT records are all hidden
+	// The request veil sends on: req, or, changed for a hidden name
+	// (absent.go), rw's.
+	sent *dns.Msg
+	rw   *rewritten
 
 	// The limiter's: the client probed into the zone's table, whether over
 	// a stream transport, and the time.
@@ -64,7 +59,7 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 	ww := watcherPool.Get().(*watcher)
 	ww.ResponseWriter, ww.v, ww.zone, ww.counters, ww.client = w, v, vd.zone, vd.counters, client
 	ww.ctx, ww.req, ww.filter, ww.limit = ctx, r, vd.has(doFilter), vd.has(doLimit)
-	ww.sent, ww.rewritten, ww.twin, ww.bare, ww.hid, ww.unsigned, ww.spelled = r, nil, "", false, false, nil, ""
+	ww.sent, ww.rw, ww.hid, ww.resign = r, nil, false, nil
 	if vd.has(doHide) {
 		ww.hide()
 	}
@@ -77,15 +72,15 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 // WriteMsg filters and charges the answer, then writes it. An answer veil
 // changed in a zone signed on the fly is signed anew (onthefly.go).
 func (ww *watcher) WriteMsg(m *dns.Msg) error {
-	if ww.twin != "" || ww.bare {
-		ww.spelled = ww.spelling(m)
+	if ww.rw != nil {
+		ww.noteSpelling(m)
 		m = ww.asAnswer(m)
 	}
 	if ww.filter {
 		m = ww.filterTokens(m)
 	}
-	if (ww.twin != "" || ww.bare || ww.hid) && ww.v.signer != nil && dnssecOK(ww.req) {
-		m = ww.resign(m)
+	if ww.resign != nil {
+		m = ww.signAnew(m)
 	}
 	if ww.limit {
 		ww.charge(m)
@@ -114,6 +109,6 @@ func (ww *watcher) Write(b []byte) (int, error) {
 // the server; after a reload the pool lets go of them within two garbage
 // collections. release is small enough to inline.
 func (ww *watcher) release() {
-	ww.ResponseWriter, ww.ctx, ww.req, ww.sent, ww.rewritten, ww.unsigned = nil, nil, nil, nil, nil, nil
+	ww.ResponseWriter, ww.ctx, ww.req, ww.sent, ww.rw, ww.resign = nil, nil, nil, nil, nil, nil
 	watcherPool.Put(ww)
 }
