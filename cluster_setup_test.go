@@ -46,26 +46,26 @@ func TestParseCluster(t *testing.T) {
 				t.Fatal(err)
 			}
 			cs := v.limit.cluster
-			if cs == nil || v.zones[0].tally == nil {
-				t.Fatalf("cluster not set up: %+v", cs)
+			if cs == nil {
+				t.Fatal("cluster not set up")
 			}
-			ro := cs.redis
+			ro := cs.Redis
 			if ro.Addr != tc.addr || ro.Username != tc.user || ro.Password != tc.pass || ro.DB != tc.db ||
-				cs.prefix != tc.prefix || cs.interval != tc.interval {
-				t.Errorf("got addr %q user %q password %q db %d prefix %q interval %v", ro.Addr, ro.Username, ro.Password, ro.DB, cs.prefix, cs.interval)
+				cs.Prefix != tc.prefix || cs.Interval != tc.interval {
+				t.Errorf("got addr %q user %q password %q db %d prefix %q interval %v", ro.Addr, ro.Username, ro.Password, ro.DB, cs.Prefix, cs.Interval)
 			}
 			if (ro.TLSConfig != nil) != tc.tls || (tc.tls && (ro.TLSConfig.RootCAs != nil) != tc.customCA) {
 				t.Errorf("TLS config %+v, want TLS %v with own CA %v", ro.TLSConfig, tc.tls, tc.customCA)
 			}
 			for p, want := range map[string]bool{"192.0.2.0/24": true, "192.0.2.128/25": true, "198.51.100.7/32": true,
 				"192.0.0.0/16": false, "198.51.100.0/24": false, "203.0.113.0/24": false} {
-				if got := cs.shields(netip.MustParsePrefix(p)); got != want {
-					t.Errorf("shields(%s) = %v, want %v", p, got, want)
+				if got := v.clients.covers(netip.MustParsePrefix(p)); got != want {
+					t.Errorf("covers(%s) = %v, want %v", p, got, want)
 				}
 			}
 		})
 	}
-	if v, err := parseExample("veil {\n limit {\n rate 10\n }\n}"); err != nil || v.limit.cluster != nil || v.zones[0].tally != nil {
+	if v, err := parseExample("veil {\n limit {\n rate 10\n }\n}"); err != nil || v.limit.cluster != nil {
 		t.Errorf("without cluster, no cluster state: %v %v", v.limit.cluster, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/veildns/veil/cluster"
 	"github.com/veildns/veil/ratelimit"
 )
 
@@ -20,7 +21,7 @@ import (
 // (each has its own table).
 type limitSettings struct {
 	cfg     ratelimit.Config
-	cluster *clusterSettings // nil: this replica's table is its own
+	cluster *cluster.Settings // nil: this replica's table is its own
 }
 
 // limitedActions are the actions a query from a blocked prefix gets, with
@@ -113,12 +114,12 @@ func (ww *watcher) chargeDenial() {
 	lim := ww.zone.limiter
 	ww.counters.denials.Inc()
 	ww.noteDenial(lim.ObserveDenial(&ww.probe, ww.now), ww.stream)
-	ww.tally(&ww.probe, ratelimit.ChargeDenial)
+	ww.share(&ww.probe, ratelimit.ChargeDenial)
 	if ww.stream {
 		var udp ratelimit.Probe
 		lim.Probe(ratelimit.Key{Addr: ww.client}, &udp)
 		ww.noteDenial(lim.ObserveDenial(&udp, ww.now), false)
-		ww.tally(&udp, ratelimit.ChargeDenial)
+		ww.share(&udp, ratelimit.ChargeDenial)
 	}
 }
 
@@ -137,7 +138,7 @@ func (ww *watcher) chargeStub() {
 		p = &udp
 	}
 	ww.noteDenial(ww.zone.limiter.ObserveStub(p, ww.now), false)
-	ww.tally(p, ratelimit.ChargeStub)
+	ww.share(p, ratelimit.ChargeStub)
 }
 
 // noteDenial counts a collision and records a trip of a charged denial,
@@ -208,18 +209,13 @@ const typeNXNAME = 128
 // tripped records that a prefix was blocked: counted, remembered for the
 // blocked-prefixes gauge, logged, and published to the other replicas.
 func (v *Veil) tripped(z *zone, zc *zoneCounters, res ratelimit.Result, key ratelimit.Key, qname string, now int64) {
-	rule := "rate"
-	switch {
-	case res.ByRatio:
-		rule = "ratio"
-	case res.ByStub:
-		rule = "stub"
-	}
-	TripCount.WithLabelValues(zc.server, z.name, zc.view, res.Tripped.String(), rule).Inc()
+	TripCount.WithLabelValues(zc.server, z.name, zc.view, res.Tripped.String(), res.Rule.String()).Inc()
 	until := now + v.limit.cfg.Block.Milliseconds()
 	z.trips.add(until, zc)
-	v.publishTrip(z, res, key, until)
-	v.logs.tripEvent(res.Tripped, rule, key.Addr, qname, z.name, v.limit.cfg.Block, v.logOnly)
+	if z.cluster != nil {
+		z.cluster.Trip(key, res.Tripped, res.Rule, until)
+	}
+	v.logs.tripEvent(res, key.Addr, qname, z.name, v.limit.cfg.Block, v.logOnly)
 }
 
 // tripRing remembers the expiry of the most recent blocks of one zone, so
@@ -271,7 +267,7 @@ func (s *sampledLog) limitedEvent(act action, client netip.Addr, qname, zone str
 }
 
 // tripEvent logs a prefix the limiter blocked, sampled.
-func (s *sampledLog) tripEvent(tier ratelimit.Tier, rule string, client netip.Addr, qname, zone string, block time.Duration, logOnly bool) {
+func (s *sampledLog) tripEvent(res ratelimit.Result, client netip.Addr, qname, zone string, block time.Duration, logOnly bool) {
 	ok, more := s.allow(logTrip)
 	if !ok {
 		return
@@ -281,5 +277,5 @@ func (s *sampledLog) tripEvent(tier ratelimit.Tier, rule string, client netip.Ad
 		verb = "would block (log-only)"
 	}
 	log.Warningf("%s prefix %s tier of %s for %s in zone %s: too many denials (%s rule, last name %q) (%d more prefixes since the previous line)",
-		verb, tier, client, block, zone, rule, qname, more)
+		verb, res.Tripped, client, block, zone, res.Rule, qname, more)
 }

@@ -61,12 +61,15 @@ func (v *Veil) limitCounters(zc *zoneCounters, zone string) {
 	zc.collisions = CollisionCount.WithLabelValues(zc.server, zone, zc.view)
 	zc.denials = DenialCount.WithLabelValues(zc.server, zone, zc.view)
 	for t := range ratelimit.NumTiers {
-		TripCount.WithLabelValues(zc.server, zone, zc.view, t.String(), "rate")
-		if v.limit.cfg.Ratio > 0 && (t == ratelimit.TierV4Host || t == ratelimit.TierV6Net) {
-			TripCount.WithLabelValues(zc.server, zone, zc.view, t.String(), "ratio")
-		}
-		if v.limit.cfg.StubRate > 0 {
-			TripCount.WithLabelValues(zc.server, zone, zc.view, t.String(), "stub")
+		client := t == ratelimit.TierV4Host || t == ratelimit.TierV6Net
+		for rule, on := range map[ratelimit.Rule]bool{
+			ratelimit.RuleRate:  true,
+			ratelimit.RuleRatio: v.limit.cfg.Ratio > 0 && client,
+			ratelimit.RuleStub:  v.limit.cfg.StubRate > 0,
+		} {
+			if on {
+				TripCount.WithLabelValues(zc.server, zone, zc.view, t.String(), rule.String())
+			}
 		}
 	}
 }

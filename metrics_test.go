@@ -12,6 +12,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/cluster"
 )
 
 // veil's metric names and help texts pass promlint, as CoreDNS checks for
@@ -33,9 +35,16 @@ func TestMetricNamesLint(t *testing.T) {
 	gauges.add(tv)
 	defer gauges.remove(tv)
 	// The cluster option's series, as startCluster creates them.
-	newClusterMetrics("dns://:53")
-	clusterBlocks.WithLabelValues("dns://:53", "example.org.")
-	clusterSync.WithLabelValues("dns://:53").Observe(0.001)
+	settings, err := cluster.ParseSettings([]string{"127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := cluster.New(cluster.Options{Settings: settings, Server: "dns://:53", Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	s.Zone("example.org.", v.zones[0].limiter)
 
 	mfs, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {
@@ -78,6 +87,7 @@ var wantFamilies = []string{
 	"coredns_veil_cluster_events_sent_total", "coredns_veil_cluster_events_received_total",
 	"coredns_veil_cluster_events_rejected_total", "coredns_veil_cluster_batches_dropped_total",
 	"coredns_veil_cluster_counts_dropped_total", "coredns_veil_cluster_blocks_installed_total",
+	"coredns_veil_cluster_unknown_rules_total",
 }
 
 var allowedLabels = map[string]bool{

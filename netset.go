@@ -2,6 +2,7 @@ package veil
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"strings"
 )
@@ -138,4 +139,27 @@ func (e *everyone) warn(zones zoneSet) {
 			}
 		}
 	}
+}
+
+// covers reports whether p lies wholly inside a trusted or exempt
+// network: a block of it from another replica is refused.
+func (s netSet) covers(p netip.Prefix) bool {
+	if p.Addr().Is4() {
+		b := p.Addr().As4()
+		ip := binary.BigEndian.Uint32(b[:])
+		for _, n := range s.v4 {
+			if bits.OnesCount32(n.mask) <= p.Bits() && ip&n.mask == n.ip {
+				return true
+			}
+		}
+		return false
+	}
+	b := p.Addr().As16()
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	for _, n := range s.v6 {
+		if bits.OnesCount64(n.mhi)+bits.OnesCount64(n.mlo) <= p.Bits() && hi&n.mhi == n.hi && lo&n.mlo == n.lo {
+			return true
+		}
+	}
+	return false
 }

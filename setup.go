@@ -84,9 +84,6 @@ func parse(c *caddy.Controller) (*Veil, error) {
 		}
 	}
 	v.clients = newNetSet(trusted, exempt) // tagTrusted, tagExempt
-	if v.limit != nil && v.limit.cluster != nil {
-		v.limit.cluster.shield = slices.Concat(trusted, exempt)
-	}
 	v.everyone = newEveryone(trusted, exempt)
 	policies, err := buildTokenPolicies(c, names, tokenSets)
 	if err != nil {
@@ -110,9 +107,6 @@ func (v *Veil) addZones(c *caddy.Controller, names []string, policies []*tokens.
 				return c.Errf("limit: %v", err)
 			}
 			z.trips = new(tripRing)
-			if v.limit.cluster != nil {
-				z.tally = ratelimit.NewTally(clusterTallySlots)
-			}
 		}
 		z.counters.build = func(server, view string) *zoneCounters { return v.newCounters(z, server, view) }
 		v.zones = append(v.zones, z)

@@ -21,6 +21,8 @@ import (
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/dnssec"
+
+	"github.com/veildns/veil/cluster"
 )
 
 const pluginName = "veil"
@@ -47,9 +49,9 @@ type Veil struct {
 	twins  twins          // how hidden names are answered (absent.go)
 	loader *absenceLoader // keeps the zones' tokens.Absence current
 	limit  *limitSettings // nil: the enumeration limiter is off
-	// cluster links the limiter to the other replicas (limit_cluster.go);
-	// nil without the cluster option. Set at start-up.
-	cluster *clusterState
+	// cluster links the limiter to the other replicas (cluster.go); nil
+	// without the cluster option. Set at start-up.
+	cluster *cluster.Syncer
 	// wallClock is the time token dates (reveal windows, expiry=) are
 	// judged by: time.Now.
 	wallClock func() time.Time

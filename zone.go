@@ -3,24 +3,26 @@ package veil
 import (
 	"strings"
 
+	"github.com/veildns/veil/cluster"
 	"github.com/veildns/veil/ratelimit"
 	"github.com/veildns/veil/tokens"
 )
 
 // zone is one zone veil guards, with everything veil keeps for it: the
 // enumeration limiter's table and its recent trips, the token policy, and
-// the zone's counters per listener and view. Each field is set at setup;
-// a nil limiter or policy means that protection is off for the zone.
+// the zone's counters per listener and view. Each field is set at setup,
+// or at start-up, before the server serves (lifecycle.go); a nil limiter
+// or policy means that protection is off for the zone.
 type zone struct {
 	name    string             // lower-case, fully qualified
 	limiter *ratelimit.Limiter // nil: the limiter is off
 	trips   *tripRing          // recent trips, for the blocked-prefixes gauge
-	tally   *ratelimit.Tally   // charges to share; nil without the cluster option
-	// clusterIndex is the zone's index in the cluster.Syncer's zones.
-	clusterIndex int
-	tokens       *tokens.Policy // nil: tokens are not filtered
-	absent       absence        // names that exist only for hidden tokens (absent.go)
-	counters     counterCache   // per (server, view)
+	// cluster is the zone's share of the exchange with the other
+	// replicas, set at start-up; nil without the cluster option.
+	cluster  *cluster.Zone
+	tokens   *tokens.Policy // nil: tokens are not filtered
+	absent   absence        // names that exist only for hidden tokens (absent.go)
+	counters counterCache   // per (server, view)
 }
 
 // zoneSet holds the zones veil guards.

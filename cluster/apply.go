@@ -14,9 +14,9 @@ func (s *Syncer) receive(payload string, wallNow int64) {
 	now := s.o.Now()
 	_, err := Decode([]byte(payload),
 		func(r Record) { s.apply(r, now, wallNow) },
-		func(r Reason) { s.o.Metrics.Rejected[r].Inc() })
+		func(r Reason) { s.m.rejected[r].Inc() })
 	if err != nil {
-		s.o.Metrics.Rejected[reasonOf(err)].Inc()
+		s.m.rejected[reasonOf(err)].Inc()
 	}
 }
 
@@ -25,32 +25,35 @@ func (s *Syncer) receive(payload string, wallNow int64) {
 // left. A zone this replica does not guard, a block too far in the future
 // and a block of a trusted or exempt network are rejected.
 func (s *Syncer) apply(r Record, now, wallNow int64) {
-	zi, ok := s.byName[r.Zone]
+	z, ok := s.byName[r.Zone]
 	if !ok {
-		s.o.Metrics.Rejected[ReasonZone].Inc()
+		s.m.rejected[ReasonZone].Inc()
 		return
 	}
-	z := s.zones[zi]
 	switch r.Kind {
 	case KindDenials, KindAnswers:
 		c := ratelimit.ChargeDenial
 		if r.Kind == KindAnswers {
 			c = ratelimit.ChargeStub
 		}
-		z.Limiter.ChargeRemote(r.Key, c, r.N, now)
+		z.limiter.ChargeRemote(r.Key, c, r.N, now)
 	case KindBlock:
 		remaining := r.Until - wallNow
 		if remaining > (s.o.Block + MaxSkew).Milliseconds() {
-			s.o.Metrics.Rejected[ReasonFuture].Inc()
+			s.m.rejected[ReasonFuture].Inc()
 			return
 		}
 		if p, _ := ratelimit.TierPrefix(r.Key.Addr, r.Tier); s.o.Exempt(p) {
-			s.o.Metrics.Rejected[ReasonExempt].Inc()
+			s.m.rejected[ReasonExempt].Inc()
 			return
 		}
-		if remaining > 0 && z.Limiter.Install(r.Key, r.Tier, remaining, now) {
-			z.Blocks.Inc()
+		if !r.Rule.Known() {
+			// A newer replica's rule: a block all the same.
+			s.m.unknownRules.Inc()
+		}
+		if remaining > 0 && z.limiter.Install(r.Key, r.Tier, remaining, now) {
+			z.blocks.Inc()
 		}
 	}
-	s.o.Metrics.Received[r.Kind].Inc()
+	s.m.received[r.Kind].Inc()
 }

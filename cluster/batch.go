@@ -27,22 +27,19 @@ func (s *Syncer) collect() {
 		}
 	}
 	for _, z := range s.zones {
-		if z.Tally == nil {
-			continue
-		}
-		z.Tally.Drain(func(c ratelimit.Count) {
+		z.tally.Drain(func(c ratelimit.Count) {
 			kind := KindDenials
 			if c.Charge == ratelimit.ChargeStub {
 				kind = KindAnswers
 			}
-			records = append(records, Record{Zone: z.Name, Kind: kind, Key: c.Key, Tier: ratelimit.ClientTier(c.Key.Addr), N: c.N})
+			records = append(records, Record{Zone: z.name, Kind: kind, Key: c.Key, Tier: ratelimit.ClientTier(c.Key.Addr), N: c.N})
 			if len(records) == MaxRecords {
 				flush()
 			}
 		})
 	}
 	for range tripQueueLen {
-		var t Trip
+		var t trip
 		select {
 		case t = <-s.trips:
 		default:
@@ -62,12 +59,12 @@ func (s *Syncer) collect() {
 
 // blockRecord turns a trip into a block record: the tier's prefix, and its
 // end on the wall clock.
-func (s *Syncer) blockRecord(t Trip, wallNow, now int64) Record {
-	p, _ := ratelimit.TierPrefix(t.Key.Addr, t.Tier)
+func (s *Syncer) blockRecord(t trip, wallNow, now int64) Record {
+	p, _ := ratelimit.TierPrefix(t.key.Addr, t.tier)
 	return Record{
-		Zone: s.zones[t.Zone].Name, Kind: KindBlock, Tier: t.Tier, Rule: t.Rule,
-		Key:   ratelimit.Key{Addr: p.Addr(), Stream: t.Key.Stream},
-		Until: wallNow + (t.Until - now),
+		Zone: t.zone.name, Kind: KindBlock, Tier: t.tier, Rule: t.rule,
+		Key:   ratelimit.Key{Addr: p.Addr(), Stream: t.key.Stream},
+		Until: wallNow + (t.until - now),
 	}
 }
 
@@ -78,7 +75,7 @@ func (s *Syncer) enqueue(records []Record, wallNow int64) {
 		b.counts[r.Kind]++
 	}
 	if len(s.queue) == queueLen {
-		s.o.Metrics.BatchesDropped.Inc()
+		s.m.batchesDropped.Inc()
 		s.queue = append(s.queue[:0], s.queue[1:]...)
 	}
 	s.queue = append(s.queue, b)

@@ -41,11 +41,11 @@ func (s *Syncer) exchange(ctx context.Context) error {
 	if err = firstError(cmds, err); err != nil {
 		return err
 	}
-	s.o.Metrics.RoundTrip.Observe(time.Since(start).Seconds())
+	s.m.roundTrip.Observe(time.Since(start).Seconds())
 	for _, b := range s.queue {
 		for k, n := range b.counts {
 			if n > 0 {
-				s.o.Metrics.Sent[k].Add(float64(n))
+				s.m.sent[k].Add(float64(n))
 			}
 		}
 	}
@@ -62,7 +62,7 @@ func (s *Syncer) exchange(ctx context.Context) error {
 			s.lastID = m.ID
 			payload, ok := m.Values["b"].(string)
 			if !ok || len(m.Values) != 1 {
-				s.o.Metrics.Rejected[ReasonMalformed].Inc()
+				s.m.rejected[ReasonMalformed].Inc()
 				continue
 			}
 			s.receive(payload, wallNow)

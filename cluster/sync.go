@@ -20,14 +20,12 @@ import (
 
 // Options configure a Syncer.
 type Options struct {
-	// Redis says where and as whom to connect; New sets its timeouts,
-	// retries and pool size.
-	Redis *redis.Options
-	// Prefix starts the names of the keys the replicas share.
-	Prefix string
-	// Interval is how often the Syncer sends its counts and reads the
-	// others'.
-	Interval time.Duration
+	// Settings are the cluster option's; New sets the Redis client's
+	// timeouts, retries and pool size.
+	Settings
+	// Server labels the Syncer's metrics: the server block's first
+	// listener.
+	Server string
 	// Block is this replica's block time: a block from another replica
 	// may end at most Block plus MaxSkew from now.
 	Block time.Duration
@@ -36,8 +34,6 @@ type Options struct {
 	// Exempt reports whether a prefix lies inside a trusted or exempt
 	// network: a block of it is rejected.
 	Exempt func(netip.Prefix) bool
-	// Metrics are where the Syncer counts what it does.
-	Metrics Metrics
 	// Log receives a line when the connection comes and goes.
 	Log Logger
 }
@@ -48,36 +44,49 @@ type Logger interface {
 	Warningf(format string, args ...any)
 }
 
-// Metrics are the counters and gauges a Syncer moves. Sent and Received
-// are indexed by Kind, Rejected by Reason; index 0 of each is unused.
-type Metrics struct {
-	Connected      prometheus.Gauge
-	RoundTrip      prometheus.Observer
-	Errors         prometheus.Counter
-	Sent, Received [NumKinds]prometheus.Counter
-	Rejected       [NumReasons]prometheus.Counter
-	BatchesDropped prometheus.Counter
-	// Dropped counts records that found no room before they were
-	// batched: a block event when the trip queue is full. (The caller
-	// counts a full Tally here too.)
-	Dropped prometheus.Counter
-}
-
-// Zone is one zone whose limiter the replicas share.
+// Zone is one zone's share of the exchange, the handle the zone's
+// limiter glue holds (Syncer.Zone): on the query path it counts the
+// charges to send (Charge) and hands over the trips to publish (Trip);
+// the Syncer applies the other replicas' records to its limiter.
 type Zone struct {
-	Name    string
-	Limiter *ratelimit.Limiter
-	Tally   *ratelimit.Tally   // the counts this replica sends
-	Blocks  prometheus.Counter // blocks installed from other replicas
+	name    string
+	limiter *ratelimit.Limiter
+	tally   *ratelimit.Tally   // the counts this replica sends
+	blocks  prometheus.Counter // blocks installed from other replicas
+	s       *Syncer
 }
 
-// Trip is a block this replica's limiter imposed, to publish.
-type Trip struct {
-	Zone  int           // index of the zone in the Syncer's zones
-	Key   ratelimit.Key // the client's key; only the tier's prefix is sent
-	Tier  ratelimit.Tier
-	Rule  Rule
-	Until int64 // on the Now clock
+// TallySlots sizes each zone's tally: the client keys a replica can
+// report per interval (4,096 of each charge kind).
+const TallySlots = 4096
+
+// Charge counts a charge of the probed client for the other replicas. It
+// runs on the query path: one lookup in a fixed table, no allocation; a
+// full tally drops the charge, counted.
+func (z *Zone) Charge(p *ratelimit.Probe, c ratelimit.Charge) {
+	if !z.tally.Add(p, c) {
+		z.s.m.dropped.Inc()
+	}
+}
+
+// Trip hands a block this replica's limiter imposed to the other
+// replicas: tier t of key k, by rule, until (on the Now clock). It never
+// blocks: when the queue is full the block stays local, counted.
+func (z *Zone) Trip(k ratelimit.Key, t ratelimit.Tier, rule ratelimit.Rule, until int64) {
+	select {
+	case z.s.trips <- trip{zone: z, key: k, tier: t, rule: rule, until: until}:
+	default:
+		z.s.m.dropped.Inc()
+	}
+}
+
+// trip is a block this replica's limiter imposed, to publish.
+type trip struct {
+	zone  *Zone
+	key   ratelimit.Key // the client's key; only the tier's prefix is sent
+	tier  ratelimit.Tier
+	rule  ratelimit.Rule
+	until int64 // on the Now clock
 }
 
 // Tuning of the exchange; Redis cost per replica is in the README.
@@ -107,12 +116,13 @@ const (
 // add to the zones' Tallies and, on a trip, call Trip, which never blocks.
 type Syncer struct {
 	o      Options
-	zones  []Zone
-	byName map[string]int
+	m      metrics
+	zones  []*Zone
+	byName map[string]*Zone
 	rdb    *redis.Client
 	keys   struct{ events, blocks, epoch string }
 	id     [8]byte
-	trips  chan Trip
+	trips  chan trip
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -138,13 +148,10 @@ type discard struct{}
 
 func (discard) Printf(context.Context, string, ...any) {}
 
-// New makes a Syncer for zones; Start starts it.
-func New(o Options, zones []Zone) (*Syncer, error) {
+// New makes a Syncer; Zone adds the zones it shares, Start starts it.
+func New(o Options) (*Syncer, error) {
 	quietRedis.Do(func() { redis.SetLogger(discard{}) })
-	s := &Syncer{o: o, zones: zones, byName: map[string]int{}, trips: make(chan Trip, tripQueueLen), done: make(chan struct{})}
-	for i, z := range zones {
-		s.byName[z.Name] = i
-	}
+	s := &Syncer{o: o, m: newMetrics(o.Server), byName: map[string]*Zone{}, trips: make(chan trip, tripQueueLen), done: make(chan struct{})}
 	if _, err := crand.Read(s.id[:]); err != nil {
 		return nil, err
 	}
@@ -163,9 +170,18 @@ func New(o Options, zones []Zone) (*Syncer, error) {
 	return s, nil
 }
 
+// Zone adds the zone name, whose limiter is l, to what the Syncer shares,
+// and returns its handle. It is called before Start.
+func (s *Syncer) Zone(name string, l *ratelimit.Limiter) *Zone {
+	z := &Zone{name: name, limiter: l, tally: ratelimit.NewTally(TallySlots), blocks: blocksVec.WithLabelValues(s.o.Server, name), s: s}
+	s.zones = append(s.zones, z)
+	s.byName[name] = z
+	return z
+}
+
 // Start runs the exchange until Stop.
 func (s *Syncer) Start() {
-	s.o.Metrics.Connected.Set(0)
+	s.m.connected.Set(0)
 	go s.run()
 }
 
@@ -181,16 +197,6 @@ func (s *Syncer) Stop() {
 		}
 		_ = s.rdb.Close()
 	})
-}
-
-// Trip queues a block to publish. It never blocks: when the queue is full
-// the block stays local, counted in Metrics.Dropped.
-func (s *Syncer) Trip(t Trip) {
-	select {
-	case s.trips <- t:
-	default:
-		s.o.Metrics.Dropped.Inc()
-	}
 }
 
 // run is the Syncer's goroutine: every interval it batches what was
@@ -222,7 +228,7 @@ func (s *Syncer) run() {
 		backoff = min(max(2*backoff, timeout/10), maxBackoff)
 		retryAt = time.Now().Add(backoff/2 + rand.N(backoff/2+1))
 		failures++
-		s.o.Metrics.Errors.Inc()
+		s.m.errors.Inc()
 		if failures == 1 || failures%100 == 0 {
 			s.o.Log.Warningf("cluster: Redis %s: %v (%d failures in a row); limiting locally, retrying with backoff", s.o.Redis.Addr, err, failures)
 		}
@@ -259,10 +265,10 @@ func (s *Syncer) sync() error {
 func (s *Syncer) setConnected(up bool) {
 	s.connected = up
 	if up {
-		s.o.Metrics.Connected.Set(1)
+		s.m.connected.Set(1)
 		return
 	}
-	s.o.Metrics.Connected.Set(0)
+	s.m.connected.Set(0)
 }
 
 // errEpoch says the epoch key changed: Redis lost what the replicas wrote.

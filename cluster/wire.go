@@ -65,27 +65,6 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// Rule is the rule whose limit a blocked key broke.
-type Rule uint8
-
-// The rules, as the limiter's trips name them.
-const (
-	RuleRate Rule = iota + 1
-	RuleRatio
-	RuleStub
-	ruleEnd
-)
-
-var ruleNames = [ruleEnd]string{"", "rate", "ratio", "stub"}
-
-// String returns the rule's name, as the trips metric labels it.
-func (r Rule) String() string {
-	if r < ruleEnd {
-		return ruleNames[r]
-	}
-	return "unknown"
-}
-
 // Record is one fact a replica tells the others.
 type Record struct {
 	Zone string
@@ -94,7 +73,10 @@ type Record struct {
 	// or an IPv6 address with the bits past the tier zero).
 	Key  ratelimit.Key
 	Tier ratelimit.Tier // KindBlock: the tier blocked; counts: the client tier
-	Rule Rule           // KindBlock only
+	// Rule is the rule a KindBlock block broke: one of ratelimit's, or
+	// a newer version's, which is carried and applied as a block all the
+	// same.
+	Rule ratelimit.Rule
 	// N is the count of KindDenials and KindAnswers.
 	N uint32
 	// Until is when a KindBlock block ends, in unix milliseconds.
@@ -242,11 +224,11 @@ func plausibleZone(z string) bool {
 	return true
 }
 
-// decodeRecord checks one record: a known kind and rule, flags, a tier of
-// the flagged family, prefix bits inside the tier, a zone index in range,
+// decodeRecord checks one record: a known kind, a rule for a block (any
+// rule: a newer replica's too), flags, a tier of the flagged family, prefix bits inside the tier, a zone index in range,
 // and a count in range.
 func decodeRecord(b []byte, zones []string) (Record, Reason) {
-	r := Record{Kind: Kind(b[0]), Tier: ratelimit.Tier(b[2]), Rule: Rule(b[3])}
+	r := Record{Kind: Kind(b[0]), Tier: ratelimit.Tier(b[2]), Rule: ratelimit.Rule(b[3])}
 	flags, zone := b[1], int(binary.BigEndian.Uint16(b[4:6]))
 	bits, value := binary.BigEndian.Uint64(b[8:16]), binary.BigEndian.Uint64(b[16:24])
 	if r.Kind == 0 || r.Kind >= kindEnd || flags&^(flagStream|flagV6) != 0 || b[6] != 0 || b[7] != 0 || zone >= len(zones) {
@@ -273,7 +255,7 @@ func decodeRecord(b []byte, zones []string) (Record, Reason) {
 		return r, ReasonMalformed // bits past the tier's prefix
 	}
 	if r.Kind == KindBlock {
-		if r.Rule == 0 || r.Rule >= ruleEnd || int64(value) <= 0 {
+		if r.Rule == ratelimit.RuleNone || int64(value) <= 0 {
 			return r, ReasonMalformed
 		}
 		r.Until = int64(value)

@@ -16,8 +16,8 @@ func validRecords() []Record {
 	return []Record{
 		{Zone: "example.org.", Kind: KindDenials, Key: ratelimit.Key{Addr: netip.MustParseAddr("192.0.2.7")}, Tier: ratelimit.TierV4Host, N: 12},
 		{Zone: "example.org.", Kind: KindAnswers, Key: ratelimit.Key{Addr: netip.MustParseAddr("2001:db8:1:2::"), Stream: true}, Tier: ratelimit.TierV6Net, N: 1},
-		{Zone: "example.net.", Kind: KindBlock, Key: ratelimit.Key{Addr: netip.MustParseAddr("198.51.100.0")}, Tier: ratelimit.TierV4Net, Rule: RuleRate, Until: 1_800_000_120_000},
-		{Zone: "example.net.", Kind: KindBlock, Key: ratelimit.Key{Addr: netip.MustParseAddr("2001:db8::")}, Tier: ratelimit.TierV6Org, Rule: RuleStub, Until: 1_800_000_060_000},
+		{Zone: "example.net.", Kind: KindBlock, Key: ratelimit.Key{Addr: netip.MustParseAddr("198.51.100.0")}, Tier: ratelimit.TierV4Net, Rule: ratelimit.RuleRate, Until: 1_800_000_120_000},
+		{Zone: "example.net.", Kind: KindBlock, Key: ratelimit.Key{Addr: netip.MustParseAddr("2001:db8::")}, Tier: ratelimit.TierV6Org, Rule: ratelimit.RuleStub, Until: 1_800_000_060_000},
 	}
 }
 
@@ -114,10 +114,10 @@ func TestWireRejectsRecords(t *testing.T) {
 		{"reserved bytes", set(6, 0, 1), ReasonMalformed},
 		{"count 0", setU64(16, 0), ReasonMalformed},
 		{"count too large", setU64(16, maxCountVal+1), ReasonMalformed},
-		{"block with host bits", func(b []byte) { set(0, byte(KindBlock), 0, byte(ratelimit.TierV4Net), byte(RuleRate))(b) }, ReasonMalformed},
+		{"block with host bits", func(b []byte) { set(0, byte(KindBlock), 0, byte(ratelimit.TierV4Net), byte(ratelimit.RuleRate))(b) }, ReasonMalformed},
 		{"block without rule", func(b []byte) { set(0, byte(KindBlock), 0, byte(ratelimit.TierV4Host), 0)(b) }, ReasonMalformed},
 		{"block ending before 1970", func(b []byte) {
-			set(0, byte(KindBlock), 0, byte(ratelimit.TierV4Host), byte(RuleRate))(b)
+			set(0, byte(KindBlock), 0, byte(ratelimit.TierV4Host), byte(ratelimit.RuleRate))(b)
 			setU64(16, 1<<63)(b)
 		}, ReasonMalformed},
 	}
@@ -172,4 +172,19 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWireCarriesUnknownRules: a block by a rule this version does not
+// know (a newer replica's) decodes as a block with that rule, which
+// encodes back the same, so replicas of different versions share a Redis.
+func TestWireCarriesUnknownRules(t *testing.T) {
+	rs := validRecords()[2:3]
+	rs[0].Rule = ratelimit.NumRules + 7
+	got, rejected, err := decodeAll(t, encodeRecords(rs))
+	if err != nil || len(rejected) != 0 || len(got) != 1 || got[0] != rs[0] {
+		t.Fatalf("a block by rule %d: got %+v, rejected %v, %v", rs[0].Rule, got, rejected, err)
+	}
+	if got[0].Rule.Known() || got[0].Rule.String() != "unknown" {
+		t.Errorf("rule %d: Known %v, String %q", got[0].Rule, got[0].Rule.Known(), got[0].Rule.String())
+	}
 }

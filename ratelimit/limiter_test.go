@@ -47,7 +47,7 @@ func TestBurstThenTrip(t *testing.T) {
 		t.Fatal("blocked within the burst")
 	}
 	r := l.Observe(k, true, 0)
-	if r.Tripped != TierV4Host || r.ByRatio {
+	if r.Tripped != TierV4Host || r.Rule != RuleRate {
 		t.Fatalf("denial burst+1: %+v, want a rate trip of v4_32", r)
 	}
 	if blocked, tier := l.Blocked(k, 0); !blocked || tier != TierV4Host {
@@ -145,7 +145,7 @@ func TestRatioRule(t *testing.T) {
 	if r := deny(l, k, 39, 0); r.Tripped != NoTier {
 		t.Fatalf("tripped below the minimum count: %+v", r)
 	}
-	if r := l.Observe(k, true, 0); r.Tripped != TierV4Host || !r.ByRatio {
+	if r := l.Observe(k, true, 0); r.Tripped != TierV4Host || r.Rule != RuleRatio {
 		t.Fatalf("40th denial of 40: %+v, want a ratio trip", r)
 	}
 
@@ -193,7 +193,7 @@ func TestPaddedScannerTripsRate(t *testing.T) {
 	for i := range 100 {
 		l.Observe(k, false, 0)
 		if r := l.Observe(k, i%10 == 0, 0); r.Tripped != NoTier {
-			if r.ByRatio {
+			if r.Rule == RuleRatio {
 				t.Fatal("padded scanner tripped the ratio rule")
 			}
 			return

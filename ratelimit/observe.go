@@ -11,10 +11,8 @@ import (
 type Result struct {
 	// Tripped is the tier whose limit this response broke, or NoTier.
 	Tripped Tier
-	// ByRatio is set when the ratio rule, not the rate, tripped it.
-	ByRatio bool
-	// ByStub is set when the stub budget tripped it (ObserveStub).
-	ByStub bool
+	// Rule is the rule that tripped it, or RuleNone.
+	Rule Rule
 	// Collision is set when the key's two slots disagreed: another key has
 	// been charged in one of them, so the estimate is the other.
 	Collision bool
@@ -60,7 +58,7 @@ func (l *Limiter) ObserveDenial(p *Probe, now int64) Result {
 			until = max(until, now+l.blockMs+1)
 			l.extendHorizon(until)
 			l.block(p.slots[i][0], p.slots[i][1], t, n)
-			res.Tripped = t
+			res.Tripped, res.Rule = t, RuleRate
 			blocked = true
 			continue
 		}
@@ -84,7 +82,7 @@ func (l *Limiter) ObserveDenial(p *Probe, now int64) Result {
 	if !blocked && total >= l.minCount && denials*1024 >= l.ratio1024*total {
 		l.extendHorizon(now + l.blockMs + 1)
 		l.block(a, b, client, n)
-		res.Tripped, res.ByRatio = client, true
+		res.Tripped, res.Rule = client, RuleRatio
 	}
 	return res
 }

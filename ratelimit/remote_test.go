@@ -81,7 +81,7 @@ func TestChargeRemoteStub(t *testing.T) {
 	}
 	var p Probe
 	l.Probe(k, &p)
-	if r := l.ObserveStub(&p, 1000); r.Tripped != TierV4Host || !r.ByStub {
+	if r := l.ObserveStub(&p, 1000); r.Tripped != TierV4Host || r.Rule != RuleStub {
 		t.Errorf("ObserveStub after remote stub charges = %+v, want a trip of %v", r, TierV4Host)
 	}
 	if b, _ := l.Blocked(k, 1000); !b {

@@ -40,7 +40,7 @@ func (l *Limiter) ObserveStub(p *Probe, now int64) Result {
 		}
 		l.extendHorizon(now + l.blockMs + 1)
 		l.block(a, b, t, n)
-		res.Tripped, res.ByStub = t, true
+		res.Tripped, res.Rule = t, RuleStub
 	}
 	return res
 }

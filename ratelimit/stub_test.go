@@ -31,7 +31,7 @@ func TestStubBudgetTrips(t *testing.T) {
 			}
 		}
 		res := l.ObserveStub(&p, now)
-		if res.Tripped != p.first || !res.ByStub {
+		if res.Tripped != p.first || res.Rule != RuleStub {
 			t.Fatalf("%s: the answer past the burst: %+v, want a trip of the client tier by the stub budget", addr, res)
 		}
 		if blocked, tier := l.Blocked(k, now+1); !blocked || tier != p.first {

@@ -32,7 +32,7 @@ func TestClusterRejectsBadData(t *testing.T) {
 	header := cluster.Header{Replica: [8]byte{0xba, 0xd}, Sent: now}
 	block := func(zone string, addr netip.Addr, tier ratelimit.Tier, until int64) cluster.Record {
 		p, _ := ratelimit.TierPrefix(addr, tier)
-		return cluster.Record{Zone: zone, Kind: cluster.KindBlock, Key: ratelimit.Key{Addr: p.Addr()}, Tier: tier, Rule: cluster.RuleRate, Until: until}
+		return cluster.Record{Zone: zone, Kind: cluster.KindBlock, Key: ratelimit.Key{Addr: p.Addr()}, Tier: tier, Rule: ratelimit.RuleRate, Until: until}
 	}
 	good := cluster.Record{Zone: "example.org.", Kind: cluster.KindDenials, Key: ratelimit.Key{Addr: netip.MustParseAddr("127.0.7.2")}, Tier: ratelimit.TierV4Host, N: 5}
 	mixed := cluster.Encode(header, []cluster.Record{
@@ -97,5 +97,38 @@ func TestClusterRejectsBadData(t *testing.T) {
 		if blocked(t, harness.TrustedIP, s.Addr) {
 			t.Errorf("%s blocks the trusted client", s.Label)
 		}
+	}
+}
+
+// TestClusterCarriesUnknownRules: a block that a newer replica publishes
+// under a rule this version does not know is a block all the same:
+// installed, counted as received and in cluster_unknown_rules_total, never
+// rejected, so replicas of two versions can share one Redis.
+func TestClusterCarriesUnknownRules(t *testing.T) {
+	r := harness.StartRedis(t)
+	const prefix = "veil:newer:"
+	s := startReplicas(t, 1, r, prefix)[0]
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	scanner := netip.MustParseAddr("127.0.7.9")
+	now := time.Now().UnixMilli()
+	rec := cluster.Record{Zone: "example.org.", Kind: cluster.KindBlock, Key: ratelimit.Key{Addr: scanner}, Tier: ratelimit.TierV4Host,
+		Rule: ratelimit.NumRules + 1, Until: now + 60_000}
+	payload := cluster.Encode(cluster.Header{Replica: [8]byte{0x9e, 0x3}, Sent: now}, []cluster.Record{rec})
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: prefix + "events", Values: []any{"b", payload}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := waitFor(5*time.Second, func() bool {
+		return metric(t, s, "coredns_veil_cluster_unknown_rules_total") == 1
+	}); !ok {
+		t.Fatalf("cluster_unknown_rules_total = %v, want 1", metric(t, s, "coredns_veil_cluster_unknown_rules_total"))
+	}
+	if got := metric(t, s, "coredns_veil_cluster_events_rejected_total", "reason", "malformed"); got != 0 {
+		t.Errorf("a block by an unknown rule was rejected as malformed (%v)", got)
+	}
+	if !blocked(t, scanner.String(), s.Addr) {
+		t.Errorf("%v is not blocked by a block of a newer replica's rule", scanner)
 	}
 }
