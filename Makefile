@@ -10,7 +10,14 @@ COUNT     ?= 8
 # Native fuzz targets, as package:target.
 FUZZ_TARGETS = .:FuzzHandler .:FuzzParse .:FuzzSignedAbsence ./tokens:FuzzRewrite ./tokens:FuzzClassify ./tokens:FuzzAbsence ./cluster:FuzzDecode
 
-.PHONY: help build run test e2e enum mimic bench bench-record bench-ab bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean
+# The container image make image builds (deploy/Dockerfile), the engine it
+# builds it with (docker if its daemon answers, else podman, else buildah),
+# and the image of the stage that gives the binary its capability.
+IMAGE       ?= coredns-veil:v1.15.0
+ENGINE      ?= $(shell if docker info >/dev/null 2>&1; then echo docker; elif command -v podman >/dev/null; then echo podman; else echo buildah; fi)
+BUILD_IMAGE ?= docker.io/library/debian:stable-slim
+
+.PHONY: help build run test e2e enum mimic bench bench-record bench-ab bench-dnsperf bench-dnsperf-short fuzz lint vet fmt ci clean image
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -36,9 +43,8 @@ mimic: ## the resolver-mimicking scanner for MINUTES minutes (default 10), names
 bench: ## Go benchmarks: veil against the plain chain, the limiter, the token matcher
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(COUNT) . ./ratelimit/ ./tokens/ ./cluster/
 
-bench-record: ## VeilAdded and the limiter's benchmarks, stamped with commit, machine and command, for docs/performance.md
-	@echo "measured at commit $$(git rev-parse --short HEAD)$$(git diff --quiet || echo '+changes') on $$(date -u +%F), $$(nproc) CPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $$($(GO) version | cut -d' ' -f3)"
-	@echo "command: make bench-record COUNT=$(COUNT)"
+bench-record: ## VeilAdded and the limiter's benchmarks, with the stamp line docs/performance.md puts above a table
+	@echo "Measured at commit $$(git rev-parse --short HEAD)$$(git diff --quiet || echo '+changes') on $$(date -u +%F), $$(nproc) CPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $$($(GO) version | cut -d' ' -f3): \`make bench-record COUNT=$(COUNT)\`"
 	@$(GO) test -run '^$$' -bench 'VeilAdded' -benchmem -count $(COUNT) . | grep -E '^(Benchmark|goos|cpu)'
 	@$(GO) test -run '^$$' -bench . -benchmem -count $(COUNT) ./ratelimit/ | grep -E '^Benchmark'
 
@@ -73,6 +79,11 @@ ci: ## what CI runs on a fresh machine (installs packages; needs root or sudo)
 
 clean: ## remove built binaries
 	rm -rf bin
+
+image: ## the container image IMAGE (deploy/Dockerfile: static, non-root, cap_net_bind_service) with docker, podman or buildah
+	mkdir -p bin/image
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/image/coredns ./cmd/coredns
+	$(ENGINE) build --build-arg BUILD_IMAGE=$(BUILD_IMAGE) -f deploy/Dockerfile -t $(IMAGE) bin/image
 
 bench-ab: ## concurrent A/B of stock CoreDNS and veil on one core (needs a kept dnsperf.sh work dir)
 	@W=$$(BENCH_KEEP=1 BENCH_ROUNDS=1 BENCH_SECONDS=1 BENCH_SOURCES=0 BENCH_MIXES=positive test/bench/dnsperf.sh 2>&1 | grep -o '/tmp/veil-bench\.[A-Za-z0-9]*' | head -1); \

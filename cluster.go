@@ -1,6 +1,8 @@
 package veil
 
 import (
+	"github.com/coredns/caddy"
+
 	"github.com/veildns/veil/cluster"
 	"github.com/veildns/veil/ratelimit"
 )
@@ -9,7 +11,7 @@ import (
 // cluster holds the exchange, its metrics and its option's parsing):
 // start-up makes a cluster.Syncer and a handle per zone, which the zone
 // holds; the limiter's glue (limit.go) hands each charge and trip to the
-// zone's handle. Its Corefile errors are cluster_setup.go's.
+// zone's handle; and the option's Corefile errors get their line here.
 
 // startCluster starts sharing the zones' limiter state with the other
 // replicas, if the limit block has a cluster option. The first of the
@@ -48,4 +50,17 @@ func (ww *watcher) share(p *ratelimit.Probe, c ratelimit.Charge) {
 	if z := ww.zone.cluster; z != nil {
 		z.Charge(p, c)
 	}
+}
+
+// parseCluster parses the cluster option of the limit block (package
+// cluster parses it; its errors, which never quote an argument, get the
+// Corefile line here):
+//
+//	cluster URL|HOST:PORT [prefix PREFIX] [interval DURATION] [tls-ca FILE] [user NAME] [password SECRET]
+func parseCluster(c *caddy.Controller, args []string) (*cluster.Settings, error) {
+	s, err := cluster.ParseSettings(args)
+	if err != nil {
+		return nil, c.Errf("limit: cluster: %v; allowed: %s", err, cluster.Syntax)
+	}
+	return &s, nil
 }

@@ -16,13 +16,14 @@ import (
 	"github.com/coredns/caddy"
 	"github.com/coredns/caddy/caddyfile"
 
-	"github.com/miekg/dns"
 	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	k8syaml "sigs.k8s.io/yaml"
+
+	"github.com/miekg/dns"
 )
 
 // k8sDir holds the Kubernetes example: CoreDNS replicas with veil sharing

@@ -6,8 +6,9 @@ import (
 
 	"github.com/coredns/coredns/plugin"
 
-	"github.com/miekg/dns"
 	ot "github.com/opentracing/opentracing-go"
+
+	"github.com/miekg/dns"
 )
 
 // action is what veil does with a request: the one value that says what
@@ -48,7 +49,7 @@ const (
 	doFilter                           // act watch: hide verification tokens in the answer
 	suspect                            // a TCP client whose UDP traffic is blocked (limit.go)
 	limited                            // the limiter's answer: a refusal says EDE 15 (Blocked)
-	doHide                             // act watch: the zone hides names: look the question up among them (absent.go)
+	doHide                             // act watch: the zone hides names: look the question up among them (tokens_hidden.go)
 	stubLike                           // act watch: recursion desired, without EDNS or with DO: the limiter's stub budget applies
 )
 
@@ -143,21 +144,7 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 		}
 	}
 	if z.tokens != nil {
-		if q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY {
-			vd.flags |= doFilter
-		}
-		// A query the limiter watches anyway is looked up among the
-		// hidden names once, by the watcher (hide); another is watched
-		// only if it asks for one.
-		switch {
-		case v.logOnly:
-		case vd.has(doLimit):
-			if z.hides() {
-				vd.flags |= doHide
-			}
-		case z.hiddenName(q.Name) || q.Qtype == dns.TypeTXT && z.bareName(q.Name):
-			vd.flags |= doFilter | doHide
-		}
+		vd.flags |= v.tokenFlags(z, q, vd.has(doLimit))
 	}
 	if vd.flags&(doLimit|doFilter) == 0 {
 		return verdict{}
@@ -171,37 +158,25 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 	return vd
 }
 
-// policyAction returns what the policy does with an external request, and
-// why: the transfer action for AXFR and IXFR (whatever the opcode or
-// transport), the transport's ANY action for a standard ANY query, and
-// actPass for everything else.
-func (v *Veil) policyAction(r *dns.Msg, stream bool) (action, reason) {
-	switch r.Question[0].Qtype {
-	case dns.TypeAXFR:
-		return v.transfer, reasonAXFR
-	case dns.TypeIXFR:
-		return v.transfer, reasonIXFR
-	case dns.TypeANY:
-		switch {
-		case r.Opcode != dns.OpcodeQuery:
-			return actPass, reasonANY
-		case stream:
-			return v.anyTCP, reasonANY
+// tokenFlags returns what the token filter must do with an external
+// query q of z, which the limiter watches or not: read a TXT or ANY
+// answer; and look a watched query up among the hidden names once, by the
+// watcher (hide), or watch another only if it asks for one.
+func (v *Veil) tokenFlags(z *zone, q *dns.Question, watched bool) verdictFlags {
+	var f verdictFlags
+	if q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY {
+		f = doFilter
+	}
+	switch {
+	case v.logOnly:
+	case watched:
+		if z.hides() {
+			f |= doHide
 		}
-		return v.anyUDP, reasonANY
+	case z.hiddenName(q.Name) || q.Qtype == dns.TypeTXT && z.bareName(q.Name):
+		f |= doFilter | doHide
 	}
-	return actPass, 0
-}
-
-// policy counts and logs a transfer or ANY policy action; in log-only mode
-// the request then passes on unchanged.
-func (v *Veil) policy(vd verdict, rs reason, client netip.Addr, qname string) verdict {
-	PolicyCount.WithLabelValues(vd.counters.server, vd.zone.name, vd.counters.view, reasonNames[rs], actionNames[vd.act], modeLabel(v.logOnly)).Inc()
-	v.logs.policyEvent(rs, vd.act, v.logOnly, client, qname, vd.zone.name)
-	if v.logOnly {
-		return verdict{}
-	}
-	return vd
+	return f
 }
 
 // answer carries out a verdict veil answers itself.
@@ -249,4 +224,38 @@ func (v *Veil) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int,
 // TsigStatus for requests without TSIG, so the record must be checked too.
 func tsigVerified(w dns.ResponseWriter, r *dns.Msg) bool {
 	return r.IsTsig() != nil && w.TsigStatus() == nil
+}
+
+// refusal returns REFUSED for r with Extended DNS Error code ede (RFC 8914).
+// The EDE rides in an OPT record, which RFC 6891 allows only if the request
+// carried one, so a request without EDNS gets a plain REFUSED.
+func refusal(r *dns.Msg, ede uint16) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetRcode(r, dns.RcodeRefused)
+	if o := mirrorEDNS(r, m); o != nil {
+		o.Option = append(o.Option, &dns.EDNS0_EDE{InfoCode: ede})
+	}
+	return m
+}
+
+// mirrorEDNS adds an OPT record to m if r has one, with r's UDP size and DO
+// bit (RFC 3225), and returns it; otherwise it returns nil.
+func mirrorEDNS(r, m *dns.Msg) *dns.OPT {
+	ro := r.IsEdns0()
+	if ro == nil {
+		return nil
+	}
+	m.SetEdns0(ro.UDPSize(), ro.Do())
+	return m.IsEdns0()
+}
+
+// truncated returns an empty answer with TC=1, which a blocked UDP query
+// gets now and then (the limiter's slip): a real client retries over TCP,
+// where its own counters judge it.
+func truncated(r *dns.Msg) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Truncated = true
+	mirrorEDNS(r, m)
+	return m
 }

@@ -3,7 +3,6 @@ package veil
 import (
 	"net/netip"
 	"sync"
-	"time"
 
 	"github.com/miekg/dns"
 
@@ -11,11 +10,13 @@ import (
 	"github.com/veildns/veil/ratelimit"
 )
 
-// This file is the enumeration limiter's glue, the one place where veil
-// uses package ratelimit: gate decides what a query from a blocked prefix
-// gets, probeClient and charge count each watched answer against the
-// client's prefixes, and tripped records a new block. Its settings are parsed in
-// limit_setup.go, its clock is limit_clock.go, its metrics limit_metrics.go.
+// This file is the enumeration limiter's glue on the query path: gate
+// decides what a query from a blocked prefix gets, probeClient and charge
+// count each watched answer against the client's prefixes, and tripped
+// records a new block. Its settings are parsed in limit_setup.go, its
+// clock is limit_clock.go, its metrics limit_metrics.go; cluster.go shares
+// its counts with other replicas; a reload hands its table over
+// (lifecycle.go).
 
 // limitSettings is the parsed "limit" block, shared by the block's zones
 // (each has its own table).
@@ -153,59 +154,6 @@ func (ww *watcher) noteDenial(res ratelimit.Result, stream bool) {
 	}
 }
 
-// isDenial reports whether m tells the client that a name does not exist,
-// or shows it the zone's names: what a brute forcer's misses and a
-// walker's steps get, and what a resolver gets only for a typo. That is
-// NXDOMAIN; a NOERROR answer without data whose NSEC record says the name
-// holds nothing (compact denial with NXNAME, RFC 9824); and any answer to
-// a question for NSEC or NSEC3 records, which only walkers ask for. (The
-// black lies of the dnssec plugin, whose NSEC looks the same for a name
-// that exists, are the caller's: isBlackLie, onthefly.go.) NODATA is not a denial: it says the
-// name exists, which a brute forcer learns only from a hit, while a
-// resolver gets it for the AAAA of every host without IPv6. Nor is a
-// referral (NS, no SOA).
-func isDenial(m *dns.Msg) bool {
-	switch m.Rcode {
-	case dns.RcodeNameError:
-		return true
-	case dns.RcodeSuccess:
-	default:
-		return false
-	}
-	if len(m.Question) != 1 {
-		return false
-	}
-	qtype := m.Question[0].Qtype
-	if qtype == dns.TypeNSEC || qtype == dns.TypeNSEC3 {
-		return true
-	}
-	for _, rr := range m.Answer {
-		if t := rr.Header().Rrtype; t == qtype || qtype == dns.TypeANY {
-			return false
-		}
-	}
-	for _, rr := range m.Ns {
-		if nsec, ok := rr.(*dns.NSEC); ok && holdsNothing(nsec) {
-			return true
-		}
-	}
-	return false
-}
-
-// holdsNothing reports whether an NSEC record says its owner holds no data:
-// its type bitmap has nothing but NSEC, RRSIG and NXNAME.
-func holdsNothing(nsec *dns.NSEC) bool {
-	for _, t := range nsec.TypeBitMap {
-		if t != dns.TypeNSEC && t != dns.TypeRRSIG && t != typeNXNAME {
-			return false
-		}
-	}
-	return true
-}
-
-// typeNXNAME is the NXNAME pseudo-type of compact denial (RFC 9824).
-const typeNXNAME = 128
-
 // tripped records that a prefix was blocked: counted, remembered for the
 // blocked-prefixes gauge, logged, and published to the other replicas.
 func (v *Veil) tripped(z *zone, zc *zoneCounters, res ratelimit.Result, key ratelimit.Key, qname string, now int64) {
@@ -254,28 +202,4 @@ func (tr *tripRing) active(now int64) map[*zoneCounters]int {
 		}
 	}
 	return out
-}
-
-// limitedEvent logs a query from a blocked prefix, sampled.
-func (s *sampledLog) limitedEvent(act action, client netip.Addr, qname, zone string) {
-	ok, more := s.allow(logLimited)
-	if !ok {
-		return
-	}
-	log.Infof("limited (%s) %q for zone %s from %s, a blocked prefix (%d more limited queries since the previous line)",
-		limitedLabel(act), qname, zone, client, more)
-}
-
-// tripEvent logs a prefix the limiter blocked, sampled.
-func (s *sampledLog) tripEvent(res ratelimit.Result, client netip.Addr, qname, zone string, block time.Duration, logOnly bool) {
-	ok, more := s.allow(logTrip)
-	if !ok {
-		return
-	}
-	verb := "blocking"
-	if logOnly {
-		verb = "would block (log-only)"
-	}
-	log.Warningf("%s prefix %s tier of %s for %s in zone %s: too many denials (%s rule, last name %q) (%d more prefixes since the previous line)",
-		verb, res.Tripped, client, block, zone, res.Rule, qname, more)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // The limiter's metrics are in limit_metrics.go, the token filter's in
-// tokens_metrics.go; the gauges of all three in gauges.go.
+// tokens_metrics.go; the gauges of each are computed by the collector in gauges.go.
 
 var (
 	// RequestCount counts the requests veil saw for its zones, by client

@@ -38,25 +38,6 @@ func onTheFlySigner(cfg *dnsserver.Config) *dnssec.Dnssec {
 	return nil
 }
 
-// isBlackLie reports whether m, a NOERROR answer without data for its
-// question, carries an NSEC at the question name whose next name is the
-// name's immediate successor ("\000.NAME"): a denial of online signing,
-// which does not tell NXDOMAIN from NODATA.
-func isBlackLie(m *dns.Msg) bool {
-	if m.Rcode != dns.RcodeSuccess || len(m.Question) != 1 || len(m.Answer) != 0 {
-		return false
-	}
-	qname := m.Question[0].Name
-	for _, rr := range m.Ns {
-		if nsec, ok := rr.(*dns.NSEC); ok && strings.EqualFold(nsec.Hdr.Name, qname) &&
-			len(nsec.NextDomain) == len(qname)+5 && strings.HasPrefix(nsec.NextDomain, `\000.`) &&
-			strings.EqualFold(nsec.NextDomain[5:], qname) {
-			return true
-		}
-	}
-	return false
-}
-
 // hiddenOutcome asks the chain the question veil sent on, without DNSSEC
 // OK, and reports whether the name does not exist: the outcome a black
 // lie hides.

@@ -1,7 +1,6 @@
 package veil
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -35,7 +34,6 @@ func setup(c *caddy.Controller) error {
 
 const (
 	allowedOptions = "trusted, transfer, any, limit, tokens, log-only"
-	allowedAny     = "hinfo, refuse, drop or pass"
 )
 
 // parse reads one veil directive of a server block into a Veil. Every error
@@ -118,13 +116,11 @@ func (v *Veil) addZones(c *caddy.Controller, names []string, policies []*tokens.
 func (v *Veil) parseOption(c *caddy.Controller, opt string, args []string) error {
 	switch opt {
 	case "transfer":
-		if len(args) != 1 || (args[0] != "refuse" && args[0] != "drop") {
-			return c.Errf("transfer: got %q; allowed: transfer refuse|drop", strings.Join(args, " "))
+		act, err := parseTransfer(c, args)
+		if err != nil {
+			return err
 		}
-		v.transfer = actRefuse
-		if args[0] == "drop" {
-			v.transfer = actDrop
-		}
+		v.transfer = act
 	case "any":
 		udp, tcp, err := parseAny(c, args)
 		if err != nil {
@@ -190,69 +186,6 @@ func parseZones(c *caddy.Controller) ([]string, error) {
 	}
 	return zones, nil
 }
-
-// parseNetworks parses the addresses and CIDR networks of option opt. A
-// bare address is a single host (/32 or /128); a network with host bits set
-// is an error, as it usually hides a typo.
-func parseNetworks(c *caddy.Controller, opt string, args []string) ([]netip.Prefix, error) {
-	if len(args) == 0 {
-		return nil, c.Errf("%s: missing network; allowed: one or more addresses or CIDR networks, such as 192.0.2.0/24 2001:db8::/32", opt)
-	}
-	out := make([]netip.Prefix, 0, len(args))
-	for _, a := range args {
-		p, err := parsePrefix(a)
-		if err != nil {
-			return nil, c.Errf("%s: %v; allowed: an address or CIDR network, such as 192.0.2.0/24 or 2001:db8::1", opt, err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil || a.Zone() != "" {
-			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR network", s)
-		}
-		a = a.Unmap()
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR network", s)
-	}
-	if p.Masked() != p {
-		return netip.Prefix{}, fmt.Errorf("%q has host bits set (did you mean %s?)", s, p.Masked())
-	}
-	if p.Addr().Is4In6() {
-		// Clients are matched as plain IPv4, so an IPv4-mapped network
-		// would never match; turn it into the IPv4 network it means. A
-		// masked prefix is IPv4-mapped only if it is /96 or longer.
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return p, nil
-}
-
-// parseAny parses "any MODE [tcp MODE]".
-func parseAny(c *caddy.Controller, args []string) (udp, tcp action, err error) {
-	if len(args) != 1 && (len(args) != 3 || args[1] != "tcp") {
-		return 0, 0, c.Errf("any: got %q; allowed: any MODE [tcp MODE], MODE one of %s", strings.Join(args, " "), allowedAny)
-	}
-	udp, ok := anyModes[args[0]]
-	if !ok {
-		return 0, 0, c.Errf("any: unknown mode %q; allowed: %s", args[0], allowedAny)
-	}
-	tcp = udp
-	if len(args) == 3 {
-		if tcp, ok = anyModes[args[2]]; !ok {
-			return 0, 0, c.Errf("any: unknown tcp mode %q; allowed: %s", args[2], allowedAny)
-		}
-	}
-	return udp, tcp, nil
-}
-
-var anyModes = map[string]action{"hinfo": actHINFO, "refuse": actRefuse, "drop": actDrop, "pass": actPass}
 
 // listenerLabels returns the "server" labels of the listeners that route to
 // this server block, built as CoreDNS names its servers (and the metrics

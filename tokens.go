@@ -1,18 +1,16 @@
 package veil
 
 import (
-	"net/netip"
-
 	"github.com/miekg/dns"
 
 	"github.com/veildns/veil/tokens"
 )
 
-// This file is the token filter's glue, the one place where veil uses
-// package tokens on a response: the zone's tokens.Policy finds the records
-// to hide and rewrites the answer; veil counts, logs, and answers the
-// rewrite's question for the zone's SOA. Its settings are parsed in
-// tokens_setup.go, its metrics are tokens_metrics.go.
+// This file is the token filter's glue on an answer: the zone's
+// tokens.Policy finds the records to hide and rewrites the answer; veil
+// counts and logs them. A name that the zone holds only for hidden tokens
+// is tokens_hidden.go's, the names are loaded by tokens_load.go, the
+// settings parsed in tokens_setup.go, the metrics tokens_metrics.go.
 
 // filterTokens returns the answer an external client gets: m without the
 // verification tokens the zone's policy hides (tokens.Policy.Hide says in
@@ -55,28 +53,4 @@ func (ww *watcher) hideTokens(m *dns.Msg, found []tokens.Found) *dns.Msg {
 	}
 	ww.hid = true
 	return z.tokens.Hide(m, ww.req.Question[0], found, ww.nodata)
-}
-
-// tokenEvent logs verification tokens hidden from an answer, sampled.
-func (s *sampledLog) tokenEvent(logOnly bool, client netip.Addr, qname, zone string, n int) {
-	ok, more := s.allow(logTokens)
-	if !ok {
-		return
-	}
-	verb := "hid"
-	if logOnly {
-		verb = "would hide (log-only)"
-	}
-	log.Infof("%s %d verification token(s) in the answer to %q for zone %s from %s (%d more answers since the previous line)",
-		verb, n, qname, zone, client, more)
-}
-
-// signedTokensEvent logs a signed TXT RRset left whole, sampled.
-func (s *sampledLog) signedTokensEvent(zone string) {
-	ok, more := s.allow(logSigned)
-	if !ok {
-		return
-	}
-	log.Warningf("zone %s is signed: verification tokens in signed TXT RRsets are sent unchanged to DNSSEC-OK clients, since removing a record would fail validation (%d more answers since the previous line)",
-		zone, more)
 }

@@ -26,7 +26,7 @@ var (
 
 	// TokensAbsentCount counts queries from external clients for a name
 	// that exists only for hidden tokens (or below one), answered as the
-	// zone without those tokens answers (absent.go).
+	// zone without those tokens answers (tokens_hidden.go).
 	TokensAbsentCount = newCounterVec("tokens_absent_answers_total",
 		"Counter of queries from external clients for names that exist only for hidden verification tokens, answered as if the names did not exist.",
 		"server", "zone", "view")

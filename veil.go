@@ -8,11 +8,23 @@
 // Trusted clients get exactly what CoreDNS would send without veil: veil
 // hands their request to the next plugin with the original response writer.
 //
-// A reader finds each capability by file: handler.go classifies a request
-// into a verdict and acts on it; limit*.go is the enumeration limiter's glue
-// (admission, charging, trips, their metrics and clock); tokens*.go the
-// token filter's (policy per zone, rewrite, metrics); zone.go the per-zone
-// state; setup.go the Corefile.
+// A reader finds each capability by the prefix of its files:
+//
+//   - veil.go (this), setup.go (the Corefile), lifecycle.go (start-up,
+//     reloads, shutdown), handler.go (one verdict per request, veil's own
+//     replies), watch.go (the writer that sees an answer), zone.go,
+//     clients.go (a client's address, the trusted and exempt networks),
+//     shape.go (what an answer is), log.go (every log line), metrics.go
+//     and gauges.go (the metrics all capabilities share);
+//   - policy.go: transfers and ANY;
+//   - limit*.go: the enumeration limiter's glue (package ratelimit holds
+//     its table); cluster.go: sharing it with other replicas through
+//     Redis (package cluster);
+//   - tokens*.go: the verification-token filter (package tokens), and
+//     the names that exist only for hidden tokens;
+//   - onthefly.go: zones the dnssec plugin signs on the fly;
+//   - directives.go: where veil goes in CoreDNS's plugin order;
+//     growstack*.go: growing a query's stack while it is shallow.
 package veil
 
 import (
@@ -46,7 +58,7 @@ type Veil struct {
 	untraced bool
 
 	logs   *sampledLog    // at most one log line per reason per period
-	twins  twins          // how hidden names are answered (absent.go)
+	twins  twins          // how hidden names are answered (tokens_hidden.go)
 	loader *absenceLoader // keeps the zones' tokens.Absence current
 	limit  *limitSettings // nil: the enumeration limiter is off
 	// cluster links the limiter to the other replicas (cluster.go); nil

@@ -39,7 +39,7 @@ type watcher struct {
 	resign *resigning
 
 	// The request veil sends on: req, or, changed for a hidden name
-	// (absent.go), rw's.
+	// (tokens_hidden.go), rw's.
 	sent *dns.Msg
 	rw   *rewritten
 
@@ -111,4 +111,27 @@ func (ww *watcher) Write(b []byte) (int, error) {
 func (ww *watcher) release() {
 	ww.ResponseWriter, ww.ctx, ww.req, ww.sent, ww.rw, ww.resign = nil, nil, nil, nil, nil, nil
 	watcherPool.Put(ww)
+}
+
+// captureWriter keeps the response of an internal query instead of sending
+// it.
+type captureWriter struct {
+	dns.ResponseWriter
+	msg *dns.Msg
+}
+
+// WriteMsg implements dns.ResponseWriter.
+func (cw *captureWriter) WriteMsg(m *dns.Msg) error {
+	cw.msg = m
+	return nil
+}
+
+// Write implements dns.ResponseWriter.
+func (cw *captureWriter) Write(b []byte) (int, error) {
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		return 0, err
+	}
+	cw.msg = m
+	return len(b), nil
 }

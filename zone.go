@@ -21,7 +21,7 @@ type zone struct {
 	// replicas, set at start-up; nil without the cluster option.
 	cluster  *cluster.Zone
 	tokens   *tokens.Policy // nil: tokens are not filtered
-	absent   absence        // names that exist only for hidden tokens (absent.go)
+	absent   absence        // names that exist only for hidden tokens (tokens_hidden.go)
 	counters counterCache   // per (server, view)
 }
 

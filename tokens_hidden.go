@@ -14,7 +14,7 @@ import (
 
 // This file makes a hidden record look like no record. A name that holds
 // nothing but hidden tokens (a zone's tokens.Absence knows them, loaded by
-// absent_load.go) is answered, for every query type, with what the rest
+// tokens_load.go) is answered, for every query type, with what the rest
 // of the chain answers for a twin: a name that does not exist either,
 // where the zone without the tokens answers alike. A name that keeps other
 // records but loses its whole TXT answer gets the chain's NODATA for a
@@ -201,17 +201,6 @@ func (ww *watcher) noteSpelling(m *dns.Msg) {
 	r.spelled, _ = tokens.Untwin(owner, len(ww.req.Question[0].Name))
 }
 
-// blackLieOwner returns the owner of the NSEC record at name in m's
-// authority section, as m spells it, or "".
-func blackLieOwner(m *dns.Msg, name string) string {
-	for _, rr := range m.Ns {
-		if nsec, ok := rr.(*dns.NSEC); ok && strings.EqualFold(nsec.Hdr.Name, name) {
-			return nsec.Hdr.Name
-		}
-	}
-	return ""
-}
-
 // nodata returns the chain's NODATA for the name veil asked for, with a
 // type that name does not hold, as the answer to the client's question:
 // the answer a client gets when the name has no TXT record at all. It
@@ -229,57 +218,4 @@ func (ww *watcher) nodata() *dns.Msg {
 	}
 	ww.noteSpelling(cw.msg)
 	return ww.asAnswer(cw.msg)
-}
-
-// isNODATA reports whether m has the shape of a NODATA answer: NOERROR,
-// an answer of nothing but the CNAME chain to the name (and its
-// signatures), and no TXT record in the other sections (the file plugin
-// answers a chain that ends at a name without the type with the zone's
-// NS records, not the SOA).
-func isNODATA(m *dns.Msg) bool {
-	if m.Rcode != dns.RcodeSuccess {
-		return false
-	}
-	for _, rr := range m.Answer {
-		if t := rr.Header().Rrtype; t != dns.TypeCNAME && t != dns.TypeRRSIG {
-			return false
-		}
-	}
-	for _, sec := range [2][]dns.RR{m.Ns, m.Extra} {
-		for _, rr := range sec {
-			if rr.Header().Rrtype == dns.TypeTXT {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// dnssecOK reports whether r sets the DO bit.
-func dnssecOK(r *dns.Msg) bool {
-	opt := r.IsEdns0()
-	return opt != nil && opt.Do()
-}
-
-// captureWriter keeps the response of an internal query instead of sending
-// it.
-type captureWriter struct {
-	dns.ResponseWriter
-	msg *dns.Msg
-}
-
-// WriteMsg implements dns.ResponseWriter.
-func (cw *captureWriter) WriteMsg(m *dns.Msg) error {
-	cw.msg = m
-	return nil
-}
-
-// Write implements dns.ResponseWriter.
-func (cw *captureWriter) Write(b []byte) (int, error) {
-	m := new(dns.Msg)
-	if err := m.Unpack(b); err != nil {
-		return 0, err
-	}
-	cw.msg = m
-	return len(b), nil
 }

@@ -2,9 +2,13 @@ package veil
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/bits"
+	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/coredns/caddy"
 )
 
 // netSet is one or more lists of networks compiled for the hot path: IPv4 and
@@ -162,4 +166,84 @@ func (s netSet) covers(p netip.Prefix) bool {
 		}
 	}
 	return false
+}
+
+// clientAddr returns the source address CoreDNS reports for the request,
+// without port or IPv6 zone, IPv4-mapped IPv6 addresses turned into IPv4.
+// With the proxyproto plugin configured this is the address from the PROXY
+// header. For the UDP and TCP writers of miekg/dns it does not allocate.
+func clientAddr(a net.Addr) (netip.Addr, bool) {
+	var ip net.IP
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		ip = a.IP
+	case *net.TCPAddr:
+		ip = a.IP
+	case nil:
+		return netip.Addr{}, false
+	default:
+		// Other transports (DoH, DoQ, gRPC) may report other address types;
+		// parse their string form. An address veil cannot read is external.
+		ap, err := netip.ParseAddrPort(a.String())
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		return ap.Addr().WithZone("").Unmap(), true
+	}
+	addr, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return addr.Unmap(), true
+}
+
+// isStream reports whether the request came over a stream transport (TCP,
+// DoT, DoH), where the source address cannot be spoofed and response size is
+// not limited by a datagram.
+func isStream(a net.Addr) bool {
+	_, udp := a.(*net.UDPAddr)
+	return !udp
+}
+
+// parseNetworks parses the addresses and CIDR networks of option opt. A
+// bare address is a single host (/32 or /128); a network with host bits set
+// is an error, as it usually hides a typo.
+func parseNetworks(c *caddy.Controller, opt string, args []string) ([]netip.Prefix, error) {
+	if len(args) == 0 {
+		return nil, c.Errf("%s: missing network; allowed: one or more addresses or CIDR networks, such as 192.0.2.0/24 2001:db8::/32", opt)
+	}
+	out := make([]netip.Prefix, 0, len(args))
+	for _, a := range args {
+		p, err := parsePrefix(a)
+		if err != nil {
+			return nil, c.Errf("%s: %v; allowed: an address or CIDR network, such as 192.0.2.0/24 or 2001:db8::1", opt, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR network", s)
+		}
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR network", s)
+	}
+	if p.Masked() != p {
+		return netip.Prefix{}, fmt.Errorf("%q has host bits set (did you mean %s?)", s, p.Masked())
+	}
+	if p.Addr().Is4In6() {
+		// Clients are matched as plain IPv4, so an IPv4-mapped network
+		// would never match; turn it into the IPv4 network it means. A
+		// masked prefix is IPv4-mapped only if it is /96 or longer.
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p, nil
 }
