@@ -137,14 +137,24 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 	}
 	if z.limiter != nil && known && tags&tagExempt == 0 {
 		vd.flags |= doLimit
-		if r.RecursionDesired {
-			if opt := r.IsEdns0(); opt == nil || opt.Do() {
-				vd.flags |= stubLike
-			}
+		if asksLikeStub(r) {
+			vd.flags |= stubLike
 		}
 	}
 	if z.tokens != nil {
-		vd.flags |= v.tokenFlags(z, q, vd.has(doLimit))
+		if q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY {
+			vd.flags |= doFilter
+		}
+		// A watched query is looked up among the hidden names by the watcher.
+		if !v.logOnly {
+			if vd.has(doLimit) {
+				if z.hides() {
+					vd.flags |= doHide
+				}
+			} else {
+				vd.flags |= z.hideFlags(q)
+			}
+		}
 	}
 	if vd.flags&(doLimit|doFilter) == 0 {
 		return verdict{}
@@ -158,25 +168,15 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 	return vd
 }
 
-// tokenFlags returns what the token filter must do with an external
-// query q of z, which the limiter watches or not: read a TXT or ANY
-// answer; and look a watched query up among the hidden names once, by the
-// watcher (hide), or watch another only if it asks for one.
-func (v *Veil) tokenFlags(z *zone, q *dns.Question, watched bool) verdictFlags {
-	var f verdictFlags
-	if q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY {
-		f = doFilter
+// asksLikeStub reports whether r asks as stubs and scanning tools do:
+// recursion desired, and without EDNS or with DO (the limiter's stub
+// budget applies).
+func asksLikeStub(r *dns.Msg) bool {
+	if !r.RecursionDesired {
+		return false
 	}
-	switch {
-	case v.logOnly:
-	case watched:
-		if z.hides() {
-			f |= doHide
-		}
-	case z.hiddenName(q.Name) || q.Qtype == dns.TypeTXT && z.bareName(q.Name):
-		f |= doFilter | doHide
-	}
-	return f
+	opt := r.IsEdns0()
+	return opt == nil || opt.Do()
 }
 
 // answer carries out a verdict veil answers itself.

@@ -58,6 +58,16 @@ func (z *zone) bareName(qname string) bool {
 	return ok
 }
 
+// hideFlags returns the flags of a query the limiter does not watch: a
+// watcher to hide it with, if it asks for a hidden name or for the TXT
+// records of a name whose TXT records are all hidden.
+func (z *zone) hideFlags(q *dns.Question) verdictFlags {
+	if z.hiddenName(q.Name) || q.Qtype == dns.TypeTXT && z.bareName(q.Name) {
+		return doFilter | doHide
+	}
+	return 0
+}
+
 // hide makes the request veil sends on for a name the zone hides, if the
 // question is at one. A DNSSEC-OK query in a signed zone is left alone,
 // since such a client sees signed tokens whole (tokens.Policy.Find).
