@@ -1,7 +1,6 @@
 package veil
 
 import (
-	"crypto"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,7 +72,7 @@ func signedFuzzKey(tb testing.TB, dir string) (*dnssec.DNSKEY, *dns.DNSKEY) {
 	if err := os.WriteFile(base+".key", []byte(k.String()+"\n"), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv.(crypto.PrivateKey))), 0o600); err != nil {
+	if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv)), 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	key, err := dnssec.ParseKeyFile(base+".key", base+".private")

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"crypto"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -29,7 +28,7 @@ func WriteSigningKey(t testing.TB, dir, zone string) SigningKey {
 	}
 	base := filepath.Join(dir, fmt.Sprintf("K%s+%03d+%05d", dns.Fqdn(zone), k.Algorithm, k.KeyTag()))
 	WriteFile(t, base+".key", k.String()+"\n")
-	WriteFile(t, base+".private", k.PrivateKeyString(priv.(crypto.PrivateKey)))
+	WriteFile(t, base+".private", k.PrivateKeyString(priv))
 	return SigningKey{Base: base, DNSKEY: k}
 }
 
