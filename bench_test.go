@@ -44,8 +44,8 @@ func benchVeils(b *testing.B, next plugin.Handler) (plain, limited *Veil) {
 		// _github-challenge-example-org), as OnStartup loads them from
 		// the file plugin, whatever next is: every external query then
 		// looks its name up among them.
-		v.startAbsence([]plugin.Handler{exampleFile(b)})
-		b.Cleanup(v.stopAbsence)
+		v.startLoader([]plugin.Handler{exampleFile(b)})
+		b.Cleanup(v.stopLoader)
 	}
 	startClock()
 	b.Cleanup(stopClock)

@@ -4,6 +4,7 @@ import (
 	"github.com/coredns/caddy"
 
 	"github.com/veildns/veil/cluster"
+	"github.com/veildns/veil/decoy"
 	"github.com/veildns/veil/ratelimit"
 )
 
@@ -63,4 +64,14 @@ func parseCluster(c *caddy.Controller, args []string) (*cluster.Settings, error)
 		return nil, c.Errf("limit: cluster: %v; allowed: %s", err, cluster.Syntax)
 	}
 	return &s, nil
+}
+
+// clusterDecoyKey returns the decoy key the replicas share through Redis,
+// once this replica has read it.
+func (v *Veil) clusterDecoyKey() (decoy.Key, bool) {
+	if v.cluster == nil {
+		return decoy.Key{}, false
+	}
+	s, ok := v.cluster.Secret()
+	return decoy.Key(s), ok
 }

@@ -41,7 +41,7 @@ type verdict struct {
 }
 
 // verdictFlags qualify a verdict.
-type verdictFlags uint8
+type verdictFlags uint16
 
 const (
 	viaStream verdictFlags = 1 << iota // the request came over a stream transport
@@ -51,6 +51,8 @@ const (
 	limited                            // the limiter's answer: a refusal says EDE 15 (Blocked)
 	doHide                             // act watch: the zone hides names: look the question up among them (tokens_hidden.go)
 	stubLike                           // act watch: recursion desired, without EDNS or with DO: the limiter's stub budget applies
+	flagged                            // act watch: the client's prefix is flagged: names that do not exist get decoys (decoy.go)
+	blockedOwn                         // act watch, flagged: the client's own transport is blocked too, for answers a decoy cannot imitate
 )
 
 // has reports whether every flag of f is set.
@@ -161,8 +163,9 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 	}
 	vd.act = actWatch
 	// While no prefix of the zone is blocked, the usual case, one load
-	// says so; otherwise gate reads the client's prefixes (limit.go).
-	if vd.has(doLimit) && z.limiter.AnyBlocked(coarseMillis()) {
+	// says so; otherwise gate reads the client's prefixes (limit.go), as
+	// it does in a zone with canary names (canary.go).
+	if vd.has(doLimit) && (z.limiter.AnyBlocked(coarseMillis()) || len(z.canaries) != 0) {
 		return v.gate(vd, client, r)
 	}
 	return vd

@@ -149,7 +149,7 @@ func (v *Veil) start(gen *generation, cfg *dnsserver.Config, listeners []string)
 	if err := v.startCluster(listeners); err != nil {
 		return err
 	}
-	v.startAbsence(cfg.Handlers())
+	v.startLoader(cfg.Handlers())
 	if v.signer != nil {
 		log.Infof("the dnssec plugin signs this server block's zones on the fly: veil asks again without DNSSEC OK to learn whether a black lie denies a name, and signs the answers it changes anew")
 	}
@@ -163,7 +163,7 @@ func (v *Veil) start(gen *generation, cfg *dnsserver.Config, listeners []string)
 func (v *Veil) stop() {
 	v.stopOnce.Do(func() {
 		v.stopCluster()
-		v.stopAbsence()
+		v.stopLoader()
 		if v.clockOn {
 			stopClock()
 		}

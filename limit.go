@@ -22,6 +22,7 @@ import (
 // (each has its own table).
 type limitSettings struct {
 	cfg     ratelimit.Config
+	decoys  decoySettings     // what a flagged prefix gets, and the canaries
 	cluster *cluster.Settings // nil: this replica's table is its own
 }
 
@@ -44,42 +45,64 @@ func limitedLabel(act action) string {
 }
 
 // gate runs while some prefix of the zone is blocked: it reads the client's
-// prefixes from the table and, if they are blocked, turns the verdict of
-// query r, which the limiter charges, into the limiter's answer.
+// prefixes from the table and, if they are flagged, turns the verdict of
+// query r, which the limiter charges, into the limiter's answer: a
+// watched query whose answer decoy.go chooses, in a zone that responds
+// with decoys, or a blocked one.
 //
 //go:noinline
 func (v *Veil) gate(vd verdict, client netip.Addr, r *dns.Msg) verdict {
+	if len(vd.zone.canaries) != 0 && vd.zone.isCanary(r.Question[0].Name) {
+		v.canaryHit(vd, client, r.Question[0].Name)
+	}
 	now := coarseMillis()
 	lim, stream := vd.zone.limiter, vd.has(viaStream)
+	udp, _ := lim.Blocked(ratelimit.Key{Addr: client}, now)
+	own := udp
 	if stream {
 		// A TCP client whose UDP traffic is blocked is the scanner or the
 		// victim of a spoofer; its own TCP answers tell which, sooner.
-		if blocked, _ := lim.Blocked(ratelimit.Key{Addr: client}, now); blocked {
+		if udp {
 			vd.flags |= suspect
 		}
+		own, _ = lim.Blocked(ratelimit.Key{Addr: client, Stream: true}, now)
 	}
-	if blocked, _ := lim.Blocked(ratelimit.Key{Addr: client, Stream: stream}, now); !blocked {
+	switch {
+	case vd.zone.decoys != nil && !v.logOnly && (udp || own):
+		// Flagged over either transport: a decoy costs the client only
+		// its misses. Answers with DNSSEC records, which no decoy can
+		// imitate, are blocked only where the client's own transport is.
+		vd.flags |= flagged
+		if own {
+			vd.flags |= blockedOwn
+		}
+		return vd
+	case !own:
 		return vd
 	}
-	act := actRefuse // over TCP: REFUSED with EDE 15 (Blocked)
-	if !stream {
-		// Over UDP: no answer, but about 1 in slip queries an empty
-		// TC=1 answer, so a real client whose address was spoofed
-		// retries over TCP, where its own counters judge it
-		// (ratelimit's Slips).
-		act = actDrop
-		if q := &r.Question[0]; lim.Slips(client, r.Id, q.Qtype, q.Name) {
-			act = actSlip
-		}
-	}
-	if v.logOnly {
-		act = actWatch
-	}
+	act := v.blockAction(vd, client, r)
 	vd.counters.limited[act].Inc()
 	v.logs.limitedEvent(act, client, r.Question[0].Name, vd.zone.name)
 	vd.act = act
 	vd.flags |= limited
 	return vd
+}
+
+// blockAction is what a query from a blocked prefix gets: over TCP,
+// REFUSED with EDE 15 (Blocked); over UDP no answer, but about 1 in slip
+// queries an empty TC=1 answer, so a real client whose address was
+// spoofed retries over TCP, where its own counters judge it (ratelimit's
+// Slips); under log-only, its usual answer.
+func (v *Veil) blockAction(vd verdict, client netip.Addr, r *dns.Msg) action {
+	switch q := &r.Question[0]; {
+	case v.logOnly:
+		return actWatch
+	case vd.has(viaStream):
+		return actRefuse
+	case vd.zone.limiter.Slips(client, r.Id, q.Qtype, q.Name):
+		return actSlip
+	}
+	return actDrop
 }
 
 // probeClient hashes the client's prefixes into the zone's table once, for

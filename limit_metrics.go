@@ -9,12 +9,27 @@ import (
 )
 
 var (
-	// LimitedCount counts queries from blocked prefixes by action: slip
-	// (UDP, empty TC=1 answer), drop (UDP), refuse (TCP, REFUSED with EDE 15)
-	// or log_only (counted and answered as usual).
+	// LimitedCount counts queries from flagged prefixes by action: decoy
+	// (a decoy for a name that does not exist), answered (the true answer
+	// of a name that exists), slip (UDP, empty TC=1 answer), drop (UDP),
+	// refuse (TCP, REFUSED with EDE 15) or log_only (counted and answered
+	// as usual).
 	LimitedCount = newCounterVec("limited_requests_total",
-		"Counter of queries from prefixes the enumeration limiter blocked, by action.",
+		"Counter of queries from prefixes the enumeration limiter flagged, by what they got.",
 		"server", "zone", "view", "action")
+
+	// DecoyCount counts decoys: answers shaped like one of the zone's hosts
+	// that flagged prefixes got for names that do not exist (mode enforce),
+	// or would have got (log_only).
+	DecoyCount = newCounterVec("decoys_total",
+		"Counter of decoy answers flagged prefixes got for names that do not exist (or would have got, mode log_only).",
+		"server", "zone", "view", "mode")
+
+	// CanaryCount counts external queries for a canary name or a name
+	// below one, each of which flagged its client's prefix.
+	CanaryCount = newCounterVec("canary_queries_total",
+		"Counter of external queries for canary names (or names below them), each flagging its client's prefix.",
+		"server", "zone", "view")
 
 	// TripCount counts prefixes the limiter blocked, by tier (v4_32, v4_24,
 	// v6_64, v6_56, v6_48) and rule (rate, ratio or stub).
@@ -60,12 +75,21 @@ func (v *Veil) limitCounters(zc *zoneCounters, zone string) {
 	}
 	zc.collisions = CollisionCount.WithLabelValues(zc.server, zone, zc.view)
 	zc.denials = DenialCount.WithLabelValues(zc.server, zone, zc.view)
+	zc.canaryHits = CanaryCount.WithLabelValues(zc.server, zone, zc.view)
+	if v.limit.decoys.respond == respondDecoy {
+		zc.flaggedAnswered = LimitedCount.WithLabelValues(zc.server, zone, zc.view, "answered")
+		zc.flaggedDecoy = LimitedCount.WithLabelValues(zc.server, zone, zc.view, "decoy")
+		for i, logOnly := range []bool{false, true} {
+			zc.decoys[i] = DecoyCount.WithLabelValues(zc.server, zone, zc.view, modeLabel(logOnly))
+		}
+	}
 	for t := range ratelimit.NumTiers {
 		client := t == ratelimit.TierV4Host || t == ratelimit.TierV6Net
 		for rule, on := range map[ratelimit.Rule]bool{
-			ratelimit.RuleRate:  true,
-			ratelimit.RuleRatio: v.limit.cfg.Ratio > 0 && client,
-			ratelimit.RuleStub:  v.limit.cfg.StubRate > 0,
+			ratelimit.RuleRate:   true,
+			ratelimit.RuleRatio:  v.limit.cfg.Ratio > 0 && client,
+			ratelimit.RuleStub:   v.limit.cfg.StubRate > 0,
+			ratelimit.RuleCanary: client && len(v.limit.decoys.canaries) > 0,
 		} {
 			if on {
 				TripCount.WithLabelValues(zc.server, zone, zc.view, t.String(), rule.String())

@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	allowedLimitOptions = "rate, burst, ratio, stub, block, slip, table, exempt, cluster"
+	allowedLimitOptions = "rate, burst, ratio, stub, block, slip, table, exempt, respond, decoy, canary, cluster"
 )
 
 // parseLimit parses "limit" and its optional block:
@@ -48,7 +48,7 @@ func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt [
 	lines := map[string]int{} // the Corefile line of each option, for Validate's errors
 	err = eachBlockOption(c, "limit", func(opt string, args []string) error {
 		lines[opt] = c.Line()
-		if seen[opt] && opt != "exempt" {
+		if seen[opt] && opt != "exempt" && opt != "canary" {
 			return c.Errf("limit: option %q given twice; give it once", opt)
 		}
 		seen[opt] = true
@@ -57,10 +57,13 @@ func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt [
 			exempt = append(exempt, prefixes...)
 			return err
 		}
-		if opt == "cluster" {
+		switch opt {
+		case "cluster":
 			var err error
 			ls.cluster, err = parseCluster(c, args)
 			return err
+		case "respond", "decoy", "canary":
+			return parseDecoyOption(c, &ls.decoys, opt, args)
 		}
 		return parseLimitOption(c, ls, opt, args)
 	})

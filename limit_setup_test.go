@@ -60,7 +60,7 @@ func TestParseLimitErrors(t *testing.T) {
 	}{
 		{"veil {\n limit 20\n}", 2, `limit: got "20"; allowed: limit off, or limit with its settings in a block`},
 		{"veil {\n limit off {\n rate 2\n }\n}", 2, `limit: off takes no block`},
-		{"veil {\n limit {\n speed 3\n }\n}", 3, `limit: unknown option "speed"; allowed: rate, burst, ratio, stub, block, slip, table, exempt, cluster`},
+		{"veil {\n limit {\n speed 3\n }\n}", 3, `limit: unknown option "speed"; allowed: rate, burst, ratio, stub, block, slip, table, exempt, respond, decoy, canary, cluster`},
 		{"veil {\n limit {\n stub 1\n }\n}", 3, `limit: stub: got "1"; allowed: stub ANSWERS_PER_SECOND BURST`},
 		{"veil {\n limit {\n stub 0 10\n }\n}", 3, `limit: stub: got "0 10"`},
 		{"veil {\n limit {\n rate\n }\n}", 3, `limit: rate: got ""; allowed: a number of denials per second above 0`},

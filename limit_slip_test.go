@@ -35,7 +35,7 @@ func askID(t *testing.T, v *Veil, addr string, id uint16, name string) bool {
 // the share and the hash itself).
 func TestLimitSlipPerQuery(t *testing.T) {
 	const victim, scanner = "198.51.100.10:5353", "198.51.100.9:5353"
-	v := limitVeil(t, " limit {\n rate 1\n burst 1\n ratio off\n slip 2\n }")
+	v := limitVeil(t, " limit {\n respond block\n rate 1\n burst 1\n ratio off\n slip 2\n }")
 	newFakeClock(t)    // stands still: the block lasts for the whole test
 	for i := range 8 { // denials from 8 neighbours trip the /24
 		ask(t, v, fmt.Sprintf("198.51.100.%d:53", 20+i), false, fmt.Sprintf("trip%d.example.org.", i))

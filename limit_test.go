@@ -90,7 +90,7 @@ func limitedCount(v *Veil, action string) float64 {
 }
 
 func TestLimitBurstThenBlock(t *testing.T) {
-	v := limitVeil(t, " limit {\n rate 10\n burst 5\n ratio off\n slip 0\n }")
+	v := limitVeil(t, " limit {\n respond block\n rate 10\n burst 5\n ratio off\n slip 0\n }")
 	newFakeClock(t)
 	scanner := "198.51.100.9:5353"
 	for i := range 5 {
@@ -122,7 +122,7 @@ func TestLimitBurstThenBlock(t *testing.T) {
 }
 
 func TestLimitRefill(t *testing.T) {
-	v := limitVeil(t, " limit {\n rate 10\n burst 5\n ratio off\n }")
+	v := limitVeil(t, " limit {\n respond block\n rate 10\n burst 5\n ratio off\n }")
 	clock := newFakeClock(t)
 	for range 5 {
 		ask(t, v, "198.51.100.9:1", false, "nope.example.org.")
@@ -135,7 +135,7 @@ func TestLimitRefill(t *testing.T) {
 }
 
 func TestLimitSlipAndTCP(t *testing.T) {
-	v := limitVeil(t, " limit {\n rate 1\n burst 1\n ratio off\n slip 2\n }")
+	v := limitVeil(t, " limit {\n respond block\n rate 1\n burst 1\n ratio off\n slip 2\n }")
 	newFakeClock(t)
 	scanner := "198.51.100.9:5353"
 	ask(t, v, scanner, false, "a.example.org.")
@@ -173,7 +173,7 @@ func TestLimitSlipAndTCP(t *testing.T) {
 }
 
 func TestLimitBlockExpires(t *testing.T) {
-	v := limitVeil(t, " limit {\n rate 1\n burst 1\n ratio off\n block 10s\n slip 0\n }")
+	v := limitVeil(t, " limit {\n respond block\n rate 1\n burst 1\n ratio off\n block 10s\n slip 0\n }")
 	clock := newFakeClock(t)
 	ask(t, v, "198.51.100.9:1", false, "a.example.org.")
 	ask(t, v, "198.51.100.9:1", false, "b.example.org.")
@@ -188,7 +188,7 @@ func TestLimitBlockExpires(t *testing.T) {
 }
 
 func TestLimitNeverTrustedOrExempt(t *testing.T) {
-	v := limitVeil(t, " limit {\n rate 1\n burst 1\n ratio off\n exempt 203.0.113.0/24 2001:db8:e::/48\n }")
+	v := limitVeil(t, " limit {\n respond block\n rate 1\n burst 1\n ratio off\n exempt 203.0.113.0/24 2001:db8:e::/48\n }")
 	newFakeClock(t)
 	for _, addr := range []string{"192.0.2.7:1", "203.0.113.5:1", "[2001:db8:e::5]:1"} {
 		for i := range 50 {
@@ -214,7 +214,7 @@ func TestLimitLogOnly(t *testing.T) {
 }
 
 func TestLimitTripMetricAndGauge(t *testing.T) {
-	v := limitVeil(t, " limit {\n rate 1\n burst 1\n ratio off\n }")
+	v := limitVeil(t, " limit {\n respond block\n rate 1\n burst 1\n ratio off\n }")
 	newFakeClock(t)
 	trips := TripCount.WithLabelValues("", "example.org.", "", "v6_64", "rate")
 	before := testutil.ToFloat64(trips)
@@ -299,7 +299,7 @@ var _ plugin.Handler = (*zoneBackend)(nil)
 // after as many denials as one using UDP alone; its TCP budget counts TCP
 // alone, so spoofed UDP traffic never blocks a client's TCP queries.
 func TestLimitTCPDenialsCountAgainstUDP(t *testing.T) {
-	v := limitVeil(t, " limit {\n rate 100\n burst 1000\n ratio 0.8 20 30s\n }")
+	v := limitVeil(t, " limit {\n respond block\n rate 100\n burst 1000\n ratio 0.8 20 30s\n }")
 	newFakeClock(t)
 	scanner := "198.51.100.9:1"
 	for i := range 10 {
@@ -332,7 +332,7 @@ func TestLimitTCPDenialsCountAgainstUDP(t *testing.T) {
 // SuspectBurst denials more, while a client that asks for names that exist
 // over TCP from the same (spoofed) address keeps its answers.
 func TestLimitTCPFallbackOfBlockedScanner(t *testing.T) {
-	v := limitVeil(t, " limit {\n rate 100\n burst 1000\n ratio 0.8 20 30s\n }")
+	v := limitVeil(t, " limit {\n respond block\n rate 100\n burst 1000\n ratio 0.8 20 30s\n }")
 	newFakeClock(t)
 	scanner := "198.51.100.9:1"
 	for range 20 {

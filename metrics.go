@@ -84,6 +84,12 @@ type zoneCounters struct {
 	limited      [numActions]prometheus.Counter // by the limiter's action; nil: the limiter is off
 	collisions   prometheus.Counter             // nil: the limiter is off
 	denials      prometheus.Counter             // nil: the limiter is off
+	// The queries of flagged prefixes in a zone that responds with decoys
+	// that got their true answer, and those that got a decoy (limited,
+	// "answered" and "decoy"); decoys, by mode (enforce, log_only).
+	flaggedAnswered, flaggedDecoy prometheus.Counter
+	decoys                        [2]prometheus.Counter
+	canaryHits                    prometheus.Counter // nil: the limiter is off
 	tokensSigned prometheus.Counter
 	tokensAbsent prometheus.Counter
 	// tokensHidden holds a TokensHiddenCount series per rule of the zone's

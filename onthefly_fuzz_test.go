@@ -95,8 +95,8 @@ func signedChain(tb testing.TB, text string, key *dnssec.DNSKEY) *Veil {
 	v := newTestVeil(tb, "veil {\n trusted 192.0.2.0/24\n limit off\n}", d)
 	v.signer = &d
 	v.untraced = true
-	v.startAbsence([]plugin.Handler{backend})
-	v.stopAbsence()
+	v.startLoader([]plugin.Handler{backend})
+	v.stopLoader()
 	return v
 }
 

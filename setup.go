@@ -96,9 +96,18 @@ func parse(c *caddy.Controller) (*Veil, error) {
 // addZones makes the zones veil guards, each with its token policy (nil:
 // off) and, if the limiter is on, its own table.
 func (v *Veil) addZones(c *caddy.Controller, names []string, policies []*tokens.Policy) error {
+	if v.limit != nil {
+		if err := v.limit.decoys.validate(c, names); err != nil {
+			return err
+		}
+	}
 	for i, name := range names {
 		z := &zone{name: name, tokens: policies[i]}
 		if v.limit != nil {
+			z.canaries = v.limit.decoys.canariesOf(name, names)
+			if v.limit.decoys.respond == respondDecoy {
+				z.decoys = new(decoyState)
+			}
 			// One table per zone: all names of a zone share a client's budget.
 			var err error
 			if z.limiter, err = ratelimit.New(v.limit.cfg); err != nil {

@@ -138,3 +138,18 @@ func isReferral(m *dns.Msg) bool {
 	}
 	return false
 }
+
+// carriesDNSSEC reports whether m holds a DNSSEC record (RRSIG, NSEC or
+// NSEC3) in any section: an answer a validator checks, which a decoy
+// cannot imitate.
+func carriesDNSSEC(m *dns.Msg) bool {
+	for _, sec := range [3][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		for _, rr := range sec {
+			switch rr.Header().Rrtype {
+			case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+				return true
+			}
+		}
+	}
+	return false
+}

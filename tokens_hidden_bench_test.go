@@ -52,8 +52,8 @@ func BenchmarkHiddenNames(b *testing.B) {
 		for _, z := range c.zones {
 			z.counters.start("", []string{benchServer})
 		}
-		c.startAbsence([]plugin.Handler{backend})
-		b.Cleanup(c.stopAbsence)
+		c.startLoader([]plugin.Handler{backend})
+		b.Cleanup(c.stopLoader)
 		if !c.zones[0].hiddenName("h1.absent.test.") || !c.zones[0].bareName("mixa.absent.test.") {
 			b.Fatal("the zone's hidden names are not loaded")
 		}

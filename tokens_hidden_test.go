@@ -63,9 +63,9 @@ func TestAbsenceFollowsTheZone(t *testing.T) {
 func TestAbsenceWithoutTransfer(t *testing.T) {
 	backend := file.File{Zones: file.Zones{Z: map[string]*file.Zone{"tokens.test.": absentZone(t, 1, `TXT "MS=ms1"`)}, Names: []string{"tokens.test."}}}
 	v := newTokensVeil(t, "", backend)
-	v.stopAbsence()
+	v.stopLoader()
 	v.zones[0].absent.Store(nil)
-	v.startAbsence([]plugin.Handler{&answerHandler{}})
+	v.startLoader([]plugin.Handler{&answerHandler{}})
 	for _, qtype := range []uint16{dns.TypeA, dns.TypeTXT} {
 		if m := exchange(t, v, externalV4, "h1.tokens.test.", qtype, false); m.Rcode != dns.RcodeSuccess || len(m.Answer) != 0 {
 			t.Errorf("h1 %s: want NODATA, got\n%s", dns.TypeToString[qtype], m)

@@ -56,8 +56,8 @@ func newTokensVeil(t testing.TB, lines string, next plugin.Handler) *Veil {
 		t.Fatalf("parse(%q): %v", lines, err)
 	}
 	v.Next = next
-	v.startAbsence([]plugin.Handler{next})
-	t.Cleanup(v.stopAbsence)
+	v.startLoader([]plugin.Handler{next})
+	t.Cleanup(v.stopLoader)
 	return v
 }
 
@@ -421,7 +421,7 @@ func TestTokensRawWrite(t *testing.T) {
 // An answer that the filter turns into NXDOMAIN is a denial for the
 // enumeration limiter, as the same answer from the backend would be.
 func TestTokensNXDOMAINCountsAsDenial(t *testing.T) {
-	v := newTokensVeil(t, "limit {\n rate 1\n burst 2\n ratio off\n }", tokensFile(t))
+	v := newTokensVeil(t, "limit {\n respond block\n rate 1\n burst 2\n ratio off\n }", tokensFile(t))
 	newFakeClock(t)
 	ask := func() *dns.Msg {
 		w := newTestWriter(t, externalV4, false)

@@ -50,6 +50,11 @@ type watcher struct {
 	stub   bool // the client asks like a stub: every answer counts (ObserveStub)
 	probe  ratelimit.Probe
 	now    int64
+
+	// The client's prefix is flagged (decoy.go): its answer is chosen by
+	// writeFlagged; blockedOwn, its own transport's key is blocked too.
+	// wouldDecoy: flagged under log-only, a decoy is only counted.
+	flagged, blockedOwn, wouldDecoy bool
 }
 
 var watcherPool = sync.Pool{New: func() any { return new(watcher) }}
@@ -60,6 +65,8 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 	ww.ResponseWriter, ww.v, ww.zone, ww.counters, ww.client = w, v, vd.zone, vd.counters, client
 	ww.ctx, ww.req, ww.filter, ww.limit = ctx, r, vd.has(doFilter), vd.has(doLimit)
 	ww.sent, ww.rw, ww.hid, ww.resign = r, nil, false, nil
+	ww.flagged, ww.blockedOwn = vd.has(flagged), vd.has(blockedOwn)
+	ww.wouldDecoy = vd.has(limited) && vd.zone.decoys != nil
 	if vd.has(doHide) {
 		ww.hide()
 	}
@@ -69,8 +76,9 @@ func (v *Veil) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, vd v
 	return ww
 }
 
-// WriteMsg filters and charges the answer, then writes it. An answer veil
-// changed in a zone signed on the fly is signed anew (onthefly.go).
+// WriteMsg filters and charges the answer, then writes it, or, for a
+// flagged prefix, what decoy.go chooses. An answer veil changed in a zone
+// signed on the fly is signed anew (onthefly.go).
 func (ww *watcher) WriteMsg(m *dns.Msg) error {
 	if ww.rw != nil {
 		ww.noteSpelling(m)
@@ -84,6 +92,12 @@ func (ww *watcher) WriteMsg(m *dns.Msg) error {
 	}
 	if ww.limit {
 		ww.charge(m)
+	}
+	if ww.flagged {
+		return ww.writeFlagged(m)
+	}
+	if ww.wouldDecoy {
+		ww.noteWouldDecoy(m)
 	}
 	return ww.ResponseWriter.WriteMsg(m)
 }

@@ -22,7 +22,11 @@ type zone struct {
 	cluster  *cluster.Zone
 	tokens   *tokens.Policy // nil: tokens are not filtered
 	absent   absence        // names that exist only for hidden tokens (tokens_hidden.go)
-	counters counterCache   // per (server, view)
+	// decoys is what the zone's flagged prefixes' decoys are made from
+	// (decoy.go); nil: they are blocked (respond block, or no limiter).
+	decoys   *decoyState
+	canaries []string     // names that flag a prefix at once (canary.go)
+	counters counterCache // per (server, view)
 }
 
 // zoneSet holds the zones veil guards.

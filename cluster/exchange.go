@@ -72,7 +72,8 @@ func (s *Syncer) exchange(ctx context.Context) error {
 }
 
 // connect catches up after a new connection or a loss of Redis's data: it
-// sets the epoch if there is none, learns the blocks in force and where
+// sets the epoch and the shared secret if there are none, reads them,
+// learns the blocks in force and where
 // the events stream ends, and queues this replica's own blocks in force
 // for the next exchange, since Redis may have lost them.
 func (s *Syncer) connect(ctx context.Context) error {
@@ -80,6 +81,8 @@ func (s *Syncer) connect(ctx context.Context) error {
 	pipe := s.rdb.Pipeline()
 	pipe.SetNX(ctx, s.keys.epoch, newEpoch(), 0)
 	epoch := pipe.Get(ctx, s.keys.epoch)
+	pipe.SetNX(ctx, s.keys.secret, newSecret(), 0)
+	secret := pipe.Get(ctx, s.keys.secret)
 	blocks := pipe.ZRangeArgs(ctx, redis.ZRangeArgs{
 		Key: s.keys.blocks, Start: "(" + strconv.FormatInt(wallNow, 10), Stop: "+inf", ByScore: true, Count: maxBlocks,
 	})
@@ -89,6 +92,7 @@ func (s *Syncer) connect(ctx context.Context) error {
 		return err
 	}
 	s.epoch = epoch.Val()
+	s.learnSecret(secret.Val())
 	s.lastID = "0-0"
 	if msgs := last.Val(); len(msgs) > 0 {
 		s.lastID = msgs[0].ID

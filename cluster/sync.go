@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -120,7 +121,8 @@ type Syncer struct {
 	zones  []*Zone
 	byName map[string]*Zone
 	rdb    *redis.Client
-	keys   struct{ events, blocks, epoch string }
+	keys   struct{ events, blocks, epoch, secret string }
+	secret atomic.Pointer[[SecretSize]byte] // the replicas' shared secret, once read
 	id     [8]byte
 	trips  chan trip
 	ctx    context.Context
@@ -165,7 +167,7 @@ func New(o Options) (*Syncer, error) {
 	ro.DisableIdentity = true
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	s.rdb = redis.NewClient(&ro)
-	s.keys.events, s.keys.blocks, s.keys.epoch = o.Prefix+"events", o.Prefix+"blocks", o.Prefix+"epoch"
+	s.keys.events, s.keys.blocks, s.keys.epoch, s.keys.secret = o.Prefix+"events", o.Prefix+"blocks", o.Prefix+"epoch", o.Prefix+"secret"
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -273,6 +275,36 @@ func (s *Syncer) setConnected(up bool) {
 
 // errEpoch says the epoch key changed: Redis lost what the replicas wrote.
 var errEpoch = errors.New("epoch changed")
+
+// SecretSize is the size of the secret the replicas share.
+const SecretSize = 32
+
+// Secret returns the secret the replicas share through Redis (the first
+// replica to connect draws it), or false before this replica has read it.
+// veil makes its decoys under it, so every replica makes the same ones.
+func (s *Syncer) Secret() ([SecretSize]byte, bool) {
+	if p := s.secret.Load(); p != nil {
+		return *p, true
+	}
+	return [SecretSize]byte{}, false
+}
+
+// newSecret returns a random shared secret, hex-encoded.
+func newSecret() string {
+	var b [SecretSize]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// learnSecret keeps the shared secret read from Redis, if it is one.
+func (s *Syncer) learnSecret(v string) {
+	var b [SecretSize]byte
+	if n, err := hex.Decode(b[:], []byte(v)); err != nil || n != SecretSize || len(v) != 2*SecretSize {
+		s.m.rejected[ReasonMalformed].Inc()
+		return
+	}
+	s.secret.Store(&b)
+}
 
 // newEpoch returns a random epoch value.
 func newEpoch() string {

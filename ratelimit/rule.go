@@ -12,10 +12,11 @@ const (
 	RuleRate       // the leaky bucket of denials (ObserveDenial)
 	RuleRatio      // the share of denials among responses (ObserveDenial)
 	RuleStub       // the stub budget of answers (ObserveStub)
+	RuleCanary     // a canary name was asked (the caller's Install)
 	NumRules       // the rules this version knows are below this
 )
 
-var ruleNames = [NumRules]string{"none", "rate", "ratio", "stub"}
+var ruleNames = [NumRules]string{"none", "rate", "ratio", "stub", "canary"}
 
 // String returns the rule's name, such as "rate", or "unknown" for a
 // value this version does not know (a newer replica's rule).

@@ -34,6 +34,7 @@ const replicaCorefile = `example.org:{port} {
 	veil {
 		trusted 127.0.0.1
 		limit {
+			respond block
 			{limits}
 			table 4096
 			{cluster}

@@ -18,7 +18,7 @@ import (
 // 5 of them typos, and a resolver (recursion not desired, EDNS) asking 200
 // names are never limited.
 func TestLimiterStubBudget(t *testing.T) {
-	s := harness.StartServer(t, harness.Corefile("veil {\n trusted 127.0.0.1\n }"))
+	s := harness.StartServer(t, harness.Corefile("veil {\n trusted 127.0.0.1\n limit {\n respond block\n }\n }"))
 	for _, c := range []struct {
 		src string
 		do  bool

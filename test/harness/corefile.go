@@ -39,14 +39,16 @@ const DefaultVeil = `veil {
 	}`
 
 // LimitVeil is veil with the limiter's defaults (rate 15/s, burst 100,
-// stub 1/s burst 4, block 120s), its ratio rule on (0.8 of at least 20
-// responses in 30s) and slip 2 (the default, 1, slips every blocked
-// query; the slip tests need both fates). The tests of the denial rules
-// drive it with resolver-like queries (ResolverQuery), which only those
-// rules judge.
+// stub 1/s burst 4, block 120s) but that a flagged prefix is blocked
+// (respond block) rather than given decoys, its ratio rule on (0.8 of at
+// least 20 responses in 30s) and slip 2 (the default, 1, slips every
+// blocked query; the slip tests need both fates). The tests of the denial
+// rules drive it with resolver-like queries (ResolverQuery), which only
+// those rules judge.
 const LimitVeil = `veil {
 		trusted 127.0.0.1
 		limit {
+			respond block
 			ratio 0.8 20 30s
 			slip 2
 		}

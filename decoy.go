@@ -1,0 +1,134 @@
+package veil
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/decoy"
+)
+
+// This file is what a flagged prefix gets in a zone that responds with
+// decoys (respond decoy, the default): every name that exists keeps its
+// true answer, NODATA included, and a name that does not exist gets a
+// decoy, the answer the backend gives one of the zone's hosts, renamed and
+// readdressed (package decoy). The scanner cannot tell its hits from its
+// misses any more, nor when that began; a resolver's users lose only their
+// typos while the flag lasts. An answer with DNSSEC records, which a decoy
+// cannot imitate without failing validation, gets the block's answer
+// instead, where the client's own transport is blocked.
+
+// decoyState is a zone's decoy profile, which the zone loader rebuilds
+// from the zone's records (zone_load.go).
+type decoyState struct {
+	profile atomic.Pointer[decoy.Profile]
+	key     decoy.Key // the key profile was made under (the loader's)
+}
+
+// load makes the zone's profile from its records rrs under key k. It runs
+// in the zone loader, never on the query path.
+func (d *decoyState) load(zone string, rrs []dns.RR, k decoy.Key, opts decoy.Options) {
+	p := decoy.NewProfile(zone, rrs, k, opts)
+	if p.Hosts() == 0 {
+		log.Warningf("zone %s: no host (a name with nothing but A or AAAA records) to take the shape of: flagged clients get the block's answer for names that do not exist", zone)
+	}
+	d.profile.Store(p)
+	d.key = k
+}
+
+// processKey is the decoy key of a veil given neither "decoy key" nor a
+// cluster that shares one: drawn once per process, so a reload keeps the
+// decoys, a restart draws new ones.
+var processKey = decoy.NewKey()
+
+// decoyKey returns the key v's decoys are made under: the Corefile's,
+// the one the replicas share through Redis once known, or the process's.
+func (v *Veil) decoyKey() decoy.Key {
+	if k := v.limit.decoys.key; k != nil {
+		return *k
+	}
+	if k, ok := v.clusterDecoyKey(); ok {
+		return k
+	}
+	return processKey
+}
+
+// writeFlagged writes m, the chain's answer to a query of a flagged
+// prefix, already charged: true for a name that exists, a decoy for one
+// that does not, the block's answer for an answer with DNSSEC records.
+// The template's answer is asked for whatever m is, so a true answer
+// takes as long as a decoy.
+func (ww *watcher) writeFlagged(m *dns.Msg) error {
+	if carriesDNSSEC(m) {
+		if ww.blockedOwn {
+			return ww.writeBlocked()
+		}
+		return ww.ResponseWriter.WriteMsg(m)
+	}
+	q := &ww.req.Question[0]
+	p := ww.zone.decoys.profile.Load()
+	template, ok := p.Template(q.Name)
+	var tm *dns.Msg
+	if ok {
+		tm = ww.askAt(template)
+	}
+	if m.Rcode != dns.RcodeNameError {
+		ww.counters.flaggedAnswered.Inc()
+		return ww.ResponseWriter.WriteMsg(m)
+	}
+	if tm == nil || tm.Rcode != dns.RcodeSuccess || carriesDNSSEC(tm) {
+		// No host to imitate (a zone without one, or a backend that
+		// failed): the block's answer.
+		return ww.writeBlocked()
+	}
+	d := p.Answer(tm, template, q.Name)
+	d.Id, d.Question = ww.req.Id, ww.req.Question
+	ww.counters.flaggedDecoy.Inc()
+	ww.counters.decoys[0].Inc()
+	return ww.ResponseWriter.WriteMsg(d)
+}
+
+// noteWouldDecoy counts, under log-only, an answer a flagged prefix would
+// have got as a decoy.
+func (ww *watcher) noteWouldDecoy(m *dns.Msg) {
+	if m.Rcode == dns.RcodeNameError && !carriesDNSSEC(m) {
+		ww.counters.decoys[1].Inc()
+	}
+}
+
+// askAt asks the chain the client's question at name, and returns the
+// answer (nil if there is none).
+func (ww *watcher) askAt(name string) *dns.Msg {
+	req := new(dns.Msg)
+	*req = *ww.req
+	req.Question = []dns.Question{{Name: name, Qtype: ww.req.Question[0].Qtype, Qclass: ww.req.Question[0].Qclass}}
+	cw := &captureWriter{ResponseWriter: ww.ResponseWriter}
+	ctx := ww.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, err := ww.v.next(ctx, cw, req); err != nil {
+		return nil
+	}
+	return cw.msg
+}
+
+// writeBlocked writes what a query from a blocked prefix gets (gate's
+// blockAction), and counts it.
+func (ww *watcher) writeBlocked() error {
+	vd := verdict{zone: ww.zone, counters: ww.counters}
+	if ww.stream {
+		vd.flags = viaStream
+	}
+	act := ww.v.blockAction(vd, ww.client, ww.req)
+	ww.counters.limited[act].Inc()
+	ww.v.logs.limitedEvent(act, ww.client, ww.req.Question[0].Name, ww.zone.name)
+	switch act {
+	case actRefuse:
+		return ww.ResponseWriter.WriteMsg(refusal(ww.req, dns.ExtendedErrorCodeBlocked))
+	case actSlip:
+		return ww.ResponseWriter.WriteMsg(truncated(ww.req))
+	}
+	return nil // dropped (UDP only: a stream gets REFUSED)
+}
