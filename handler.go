@@ -44,15 +44,15 @@ type verdict struct {
 type verdictFlags uint16
 
 const (
-	viaStream verdictFlags = 1 << iota // the request came over a stream transport
-	doLimit                            // act watch: charge the answer to the client's prefixes
-	doFilter                           // act watch: hide verification tokens in the answer
-	suspect                            // a TCP client whose UDP traffic is blocked (limit.go)
-	limited                            // the limiter's answer: a refusal says EDE 15 (Blocked)
-	doHide                             // act watch: the zone hides names: look the question up among them (tokens_hidden.go)
-	stubLike                           // act watch: recursion desired, without EDNS or with DO: the limiter's stub budget applies
-	flagged                            // act watch: the client's prefix is flagged: names that do not exist get decoys (decoy.go)
-	blockedOwn                         // act watch, flagged: the client's own transport is blocked too, for answers a decoy cannot imitate
+	viaStream  verdictFlags = 1 << iota // the request came over a stream transport
+	doLimit                             // act watch: charge the answer to the client's prefixes
+	doFilter                            // act watch: hide verification tokens in the answer
+	suspect                             // a TCP client whose UDP traffic is blocked (limit.go)
+	limited                             // the limiter's answer: a refusal says EDE 15 (Blocked)
+	doHide                              // act watch: the zone hides names: look the question up among them (tokens_hidden.go)
+	stubLike                            // act watch: recursion desired, without EDNS or with DO: the limiter's stub budget applies
+	flagged                             // act watch: the client's prefix is flagged: names that do not exist get decoys (decoy.go)
+	blockedOwn                          // act watch, flagged: the client's own transport is blocked too, for answers a decoy cannot imitate
 )
 
 // has reports whether every flag of f is set.

@@ -90,8 +90,8 @@ type zoneCounters struct {
 	flaggedAnswered, flaggedDecoy prometheus.Counter
 	decoys                        [2]prometheus.Counter
 	canaryHits                    prometheus.Counter // nil: the limiter is off
-	tokensSigned prometheus.Counter
-	tokensAbsent prometheus.Counter
+	tokensSigned                  prometheus.Counter
+	tokensAbsent                  prometheus.Counter
 	// tokensHidden holds a TokensHiddenCount series per rule of the zone's
 	// token policy and mode (enforce, log_only), made on first use so
 	// /metrics lists only vendors that were seen.

@@ -59,7 +59,7 @@ type Veil struct {
 
 	logs   *sampledLog    // at most one log line per reason per period
 	twins  twins          // how hidden names are answered (tokens_hidden.go)
-	loader *zoneLoader // keeps the zones' tokens.Absence and decoy profiles current
+	loader *zoneLoader    // keeps the zones' tokens.Absence and decoy profiles current
 	limit  *limitSettings // nil: the enumeration limiter is off
 	// cluster links the limiter to the other replicas (cluster.go); nil
 	// without the cluster option. Set at start-up.

@@ -19,9 +19,9 @@ type zone struct {
 	trips   *tripRing          // recent trips, for the blocked-prefixes gauge
 	// cluster is the zone's share of the exchange with the other
 	// replicas, set at start-up; nil without the cluster option.
-	cluster  *cluster.Zone
-	tokens   *tokens.Policy // nil: tokens are not filtered
-	absent   absence        // names that exist only for hidden tokens (tokens_hidden.go)
+	cluster *cluster.Zone
+	tokens  *tokens.Policy // nil: tokens are not filtered
+	absent  absence        // names that exist only for hidden tokens (tokens_hidden.go)
 	// decoys is what the zone's flagged prefixes' decoys are made from
 	// (decoy.go); nil: they are blocked (respond block, or no limiter).
 	decoys   *decoyState

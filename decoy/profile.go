@@ -37,7 +37,7 @@ type Profile struct {
 	v4    []netip.Prefix
 	v6    []netip.Prefix
 	prfs  sync.Pool // of *prf under the profile's key
-	hosts int // distinct templates
+	hosts int       // distinct templates
 	valid bool
 }
 

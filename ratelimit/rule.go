@@ -8,12 +8,12 @@ type Rule uint8
 
 // The rules. A Result that tripped nothing has RuleNone.
 const (
-	RuleNone  Rule = iota
-	RuleRate       // the leaky bucket of denials (ObserveDenial)
-	RuleRatio      // the share of denials among responses (ObserveDenial)
-	RuleStub       // the stub budget of answers (ObserveStub)
-	RuleCanary     // a canary name was asked (the caller's Install)
-	NumRules       // the rules this version knows are below this
+	RuleNone   Rule = iota
+	RuleRate        // the leaky bucket of denials (ObserveDenial)
+	RuleRatio       // the share of denials among responses (ObserveDenial)
+	RuleStub        // the stub budget of answers (ObserveStub)
+	RuleCanary      // a canary name was asked (the caller's Install)
+	NumRules        // the rules this version knows are below this
 )
 
 var ruleNames = [NumRules]string{"none", "rate", "ratio", "stub", "canary"}
