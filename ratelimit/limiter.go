@@ -19,8 +19,12 @@ type Limiter struct {
 	lines uint64   // number of lines, a power of two
 	seed  [2]uint64
 
-	burst      [NumTiers]uint64 // level units
-	blockLevel [NumTiers]uint64 // level units set on a trip
+	burst [NumTiers]uint64 // level units
+	// blockLevel is the level a trip sets, burst plus Block's drain, and
+	// the most a rate bucket holds: a key charged on while blocked (veil
+	// charges a flagged prefix it answers with decoys, and log-only) is
+	// free again at most Block after its last denial.
+	blockLevel [NumTiers]uint64
 	// drainQ32 is the level units drained per millisecond in 32.32 fixed
 	// point, rounded up so that a whole number of denials refills exactly;
 	// over a day the rounding drains less than one level unit (1/256 of a
@@ -30,11 +34,15 @@ type Limiter struct {
 	// of answers; a zero drain turns it off.
 	stubBurst    [NumTiers]uint64
 	stubDrainQ32 [NumTiers]uint64
-	windowMs     uint64
-	winRecip     uint64 // ceil(2^64 / windowMs): now/windowMs as a multiply
-	minCount     uint64
-	ratio1024    uint64 // Ratio x 1024
-	blockMs      int64
+	// stubCap caps a stub bucket, as blockLevel caps a rate bucket: a
+	// key charged on while flagged (veil answers a flagged prefix with
+	// decoys, and charges it) is free again at most Block after it stops.
+	stubCap   [NumTiers]uint64
+	windowMs  uint64
+	winRecip  uint64 // ceil(2^64 / windowMs): now/windowMs as a multiply
+	minCount  uint64
+	ratio1024 uint64 // Ratio x 1024
+	blockMs   int64
 
 	// horizon is a time (ms) from which no key is over its burst: every
 	// trip and every denial charged over a burst pushes it to when that
@@ -86,6 +94,7 @@ func withLimits(cfg Config) (*Limiter, error) {
 		l.drainQ32[t] = uint64(math.Ceil(cfg.Rate * m * levelScale / 1000 * (1 << 32)))
 		l.stubBurst[t] = uint64(cfg.StubBurst * m * levelScale)
 		l.stubDrainQ32[t] = uint64(math.Ceil(cfg.StubRate * m * levelScale / 1000 * (1 << 32)))
+		l.stubCap[t] = min(uint64((cfg.StubBurst+cfg.StubRate*cfg.Block.Seconds())*m*levelScale), maxLevel)
 	}
 	l.windowMs = uint64(max(cfg.Window.Milliseconds(), 1))
 	l.winRecip = ^uint64(0)/l.windowMs + 1

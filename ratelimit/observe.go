@@ -101,7 +101,7 @@ func (l *Limiter) tripLevel(p *Probe, t Tier) uint64 {
 func (l *Limiter) addLevel(i uint64, t Tier, now, units uint64) uint64 {
 	for {
 		old := atomic.LoadUint64(&l.words[i])
-		lvl := min(l.level(old, t, now)+units, maxLevel)
+		lvl := min(l.level(old, t, now)+units, l.blockLevel[t])
 		if atomic.CompareAndSwapUint64(&l.words[i], old, lvl<<timeBits|now) {
 			return lvl
 		}

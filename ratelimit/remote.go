@@ -34,8 +34,8 @@ func (l *Limiter) ChargeRemote(k Key, c Charge, n uint32, now int64) bool {
 		var until int64
 		for i := range p.n {
 			t, s := p.first+Tier(i), p.slots[i]
-			d := l.drainQ32[t]
-			lvl := min(l.addUnits(s[0], d, t0, units), l.addUnits(s[1], d, t0, units))
+			d, c := l.drainQ32[t], l.blockLevel[t]
+			lvl := min(l.addUnits(s[0], d, c, t0, units), l.addUnits(s[1], d, c, t0, units))
 			if lvl > l.burst[t] {
 				over = true
 				until = max(until, l.drainedAt(now, lvl-l.burst[t], t))
@@ -56,8 +56,8 @@ func (l *Limiter) ChargeRemote(k Key, c Charge, n uint32, now int64) bool {
 		over := false
 		for i := range p.n {
 			t, s := p.first+Tier(i), p.slots[i]
-			d := l.stubDrainQ32[t]
-			lvl := min(l.addUnits(s[0], d, t0, units), l.addUnits(s[1], d, t0, units))
+			d, c := l.stubDrainQ32[t], l.stubCap[t]
+			lvl := min(l.addUnits(s[0], d, c, t0, units), l.addUnits(s[1], d, c, t0, units))
 			over = over || lvl > l.stubBurst[t]
 		}
 		return over
@@ -66,11 +66,11 @@ func (l *Limiter) ChargeRemote(k Key, c Charge, n uint32, now int64) bool {
 }
 
 // addUnits drains the bucket at i (drainQ32 a millisecond) to now, adds
-// units and returns the new level.
-func (l *Limiter) addUnits(i, drainQ32, now, units uint64) uint64 {
+// units, at most up to capLevel, and returns the new level.
+func (l *Limiter) addUnits(i, drainQ32, capLevel, now, units uint64) uint64 {
 	for {
 		old := atomic.LoadUint64(&l.words[i])
-		lvl := min(levelAt(old, drainQ32, now)+units, maxLevel)
+		lvl := min(levelAt(old, drainQ32, now)+units, capLevel)
 		if atomic.CompareAndSwapUint64(&l.words[i], old, lvl<<timeBits|now) {
 			return lvl
 		}

@@ -53,7 +53,7 @@ const stubMeta = 2
 func (l *Limiter) addStubLevel(i uint64, t Tier, now uint64) uint64 {
 	for {
 		old := atomic.LoadUint64(&l.words[i])
-		lvl := min(levelAt(old, l.stubDrainQ32[t], now)+levelScale, maxLevel)
+		lvl := min(levelAt(old, l.stubDrainQ32[t], now)+levelScale, l.stubCap[t])
 		if atomic.CompareAndSwapUint64(&l.words[i], old, lvl<<timeBits|now) {
 			return lvl
 		}
