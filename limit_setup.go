@@ -12,6 +12,13 @@ import (
 	"github.com/veildns/veil/ratelimit"
 )
 
+// The rate and burst of a limit block that says respond block and sets
+// neither (docs/operations.md, Why these defaults).
+const (
+	blockRate  = 15
+	blockBurst = 100
+)
+
 const (
 	allowedLimitOptions = "rate, burst, ratio, stub, block, slip, table, exempt, respond, decoy, canary, cluster"
 )
@@ -69,6 +76,16 @@ func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt [
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if ls.decoys.respond == respondBlock {
+		// A false flag costs a blocked client every answer, not only its
+		// misses: the looser limits a busy resolver's typos stay under.
+		if !seen["rate"] {
+			ls.cfg.Rate = blockRate
+		}
+		if !seen["burst"] {
+			ls.cfg.Burst = blockBurst
+		}
 	}
 	if err := ls.cfg.Validate(); err != nil {
 		return nil, nil, validateError(c, err, lines)

@@ -42,12 +42,12 @@ var widestMultiplier = tierMultiplier[len(tierMultiplier)-1]
 // SlotBytes is the memory cost of one table slot.
 const SlotBytes = 16
 
-// DefaultConfig returns the defaults veil uses; docs/operations.md (Why
-// these defaults) explains them.
+// DefaultConfig returns the defaults veil uses when a flagged prefix gets
+// decoys; docs/operations.md (Why these defaults) explains them.
 func DefaultConfig() Config {
 	return Config{
-		Rate:      15,
-		Burst:     100,
+		Rate:      2,
+		Burst:     10,
 		Ratio:     0, // off: docs/operations.md, Why these defaults
 		MinCount:  20,
 		Window:    30 * time.Second,

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -327,5 +328,55 @@ func TestDecoysLogOnly(t *testing.T) {
 	}
 	if got := harness.MetricValue(mfs, "coredns_veil_decoys_total", map[string]string{"server": s.Label, "zone": "example.org.", "mode": "enforce"}); got != 0 {
 		t.Errorf("decoys_total{mode=enforce} = %v under log-only", got)
+	}
+}
+
+// TestDistinguisherCatchesWrongTTL: the distinguisher the acceptance tests
+// count with finds nothing to tell veil's decoys from hosts after the
+// first decoy, and everything once the decoys are given a TTL no host has,
+// another network or other flags: it can fail.
+func TestDistinguisherCatchesWrongTTL(t *testing.T) {
+	s := harness.StartServer(t, decoyCorefile(decoyVeil, false))
+	const src = "127.0.46.1"
+	var obs []observed
+	ask := func(name string, exists bool) {
+		start := time.Now()
+		m := harness.Exchange(t, "udp", src, s.Addr, queryAs(name, dns.TypeA, true))
+		obs = append(obs, observed{name: name, exists: exists, at: start, latency: time.Since(start), msg: m})
+	}
+	hosts := []string{"ns1", "ns2", "mail", "vpn-gw", "jenkins", "sub", "deep.sub", "www"}
+	for _, h := range hosts[:3] {
+		ask(h+".example.org.", true)
+	}
+	flag(t, "udp", src, s.Addr)
+	for i := range 40 {
+		ask(fmt.Sprintf("absent-%d.example.org.", i), false)
+		ask(hosts[i%len(hosts)]+".example.org.", true)
+	}
+	v := distinguish(obs)
+	if v.decoys != 40 || v.hits != 43 {
+		t.Fatalf("%d decoys and %d hits, want 40 and 43", v.decoys, v.hits)
+	}
+	if got := v.learnedNames(); len(got) != 3 {
+		t.Errorf("learned %v, want the 3 hosts asked before the first decoy", got)
+	}
+	for _, c := range []struct {
+		name   string
+		tamper func(m *dns.Msg)
+	}{
+		{"TTL", func(m *dns.Msg) { m.Answer[0].Header().Ttl = 300 }},
+		{"network", func(m *dns.Msg) { m.Answer[0].(*dns.A).A = netip.MustParseAddr("198.51.100.7").AsSlice() }},
+		{"flags", func(m *dns.Msg) { m.Authoritative = false }},
+	} {
+		tampered := slices.Clone(obs)
+		for i, o := range tampered {
+			if !o.exists && o.positive() {
+				tampered[i].msg = o.msg.Copy()
+				c.tamper(tampered[i].msg)
+			}
+		}
+		if got := distinguish(tampered).learnedNames(); len(got) != len(hosts) {
+			t.Errorf("decoys with another %s: learned %d names, want all %d hosts", c.name, len(got), len(hosts))
+		}
 	}
 }

@@ -5,6 +5,7 @@ package enum
 import (
 	"crypto/rand"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"net"
 	"os"
@@ -32,20 +33,13 @@ const (
 	mimicMinutesEnv = "VEIL_MIMIC_MINUTES" // how many minutes each variant runs; 10 for the long run
 	mimicMaxQPS     = 500                  // queries a second, at most
 	mimicTimeout    = 500 * time.Millisecond
+	mimicControlGap = 10 // a control name after every this many guesses
 
-	// Regression guards, not the limiter's bound: names a mimic learns in
-	// any one minute at most, per padding ratio, set from the highest
-	// minute of a 10-minute run (make mimic) at ba97289 on 2026-12-05
-	// (limiter defaults: rate 15, burst 100, stub 1 4, ratio off, block
-	// 120s; 2 CPUs) plus 50 %. Measured, of 398 guessable names, per
-	// minute: 0:1 216, 132, 50 (then nothing was left to learn); 1:1 144,
-	// 0, 5, 0, 0, 0, 1, 0, 6, 0; 5:1 191, 0, 4, 0, 24, 0, 0, 0, 11, 0. The
-	// README states the bound the defaults give (the rate rule: a scanner
-	// under 15 denials a second per /32 is never blocked), which this
-	// zone is too small to show.
-	mimicMaxLearnedUnpadded = 324 // 0:1: 216 + 50 %
-	mimicMaxLearned1to1     = 216 // 1:1: 144 + 50 %
-	mimicMaxLearned5to1     = 287 // 5:1: 191 + 50 %
+	// The bound the limiter's defaults hold a resolver-like scanner to,
+	// counted by the distinguisher (distinguisher_test.go): names learned
+	// in the first minute, and in ten minutes (per /32).
+	mimicMaxFirstMinute = 20
+	mimicMaxTenMinutes  = 60
 )
 
 // mimicVariant is one run of the mimic scanner: pad padding questions per
@@ -56,12 +50,13 @@ type mimicVariant struct {
 	pad       int
 	addr, src string
 	onTheFly  bool
-	maxPerMin int
 }
 
-// mimicMinute is what the scanner did in one minute.
+// mimicMinute is what the scanner did in one minute: names learned (by the
+// distinguisher), queries sent, guesses among them, answers that were
+// decoys, and queries blocked (no answer, TC=1 or REFUSED).
 type mimicMinute struct {
-	learned, sent, guesses, limited int
+	learned, sent, guesses, decoys, limited int
 }
 
 // TestEnumMimicScanner runs the mimic scanner unpadded (0:1) and padded
@@ -78,10 +73,10 @@ func TestEnumMimicScanner(t *testing.T) {
 	// The unpadded scanner also runs against the zone signed on the fly,
 	// where every miss is a black lie: held to the same guard.
 	variants := []mimicVariant{
-		{name: "0:1", pad: 0, addr: "127.0.87.42", src: "127.0.8.42", maxPerMin: mimicMaxLearnedUnpadded},
-		{name: "1:1", pad: 1, addr: "127.0.87.40", src: "127.0.8.40", maxPerMin: mimicMaxLearned1to1},
-		{name: "5:1", pad: 5, addr: "127.0.87.41", src: "127.0.8.41", maxPerMin: mimicMaxLearned5to1},
-		{name: "0:1 fly", pad: 0, addr: "127.0.87.43", src: "127.0.8.43", onTheFly: true, maxPerMin: mimicMaxLearnedUnpadded},
+		{name: "0:1", pad: 0, addr: "127.0.87.42", src: "127.0.8.42"},
+		{name: "1:1", pad: 1, addr: "127.0.87.40", src: "127.0.8.40"},
+		{name: "5:1", pad: 5, addr: "127.0.87.41", src: "127.0.8.41"},
+		{name: "0:1 fly", pad: 0, addr: "127.0.87.43", src: "127.0.8.43", onTheFly: true},
 	}
 	results := make([][]mimicMinute, len(variants))
 	var wg sync.WaitGroup
@@ -92,11 +87,15 @@ func TestEnumMimicScanner(t *testing.T) {
 		wg.Go(func() {
 			t.Run(strings.ReplaceAll(strings.ReplaceAll(v.name, ":", "to"), " ", "_"), func(t *testing.T) {
 				results[i] = runMimic(t, z, v, minutes)
-				for m, r := range results[i] {
-					if r.learned > v.maxPerMin {
-						t.Errorf("padding %s: learned %d names in minute %d, more than the regression guard %d",
-							v.name, r.learned, m+1, v.maxPerMin)
-					}
+				total := 0
+				for _, r := range results[i] {
+					total += r.learned
+				}
+				if first := results[i][0].learned; first > mimicMaxFirstMinute {
+					t.Errorf("padding %s: learned %d names in the first minute, more than %d", v.name, first, mimicMaxFirstMinute)
+				}
+				if total > mimicMaxTenMinutes*max(minutes, 10)/10 {
+					t.Errorf("padding %s: learned %d names in %d minutes, more than %d in ten", v.name, total, minutes, mimicMaxTenMinutes)
 				}
 			})
 		})
@@ -106,7 +105,7 @@ func TestEnumMimicScanner(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-8s", "minute")
 	for _, v := range variants {
-		fmt.Fprintf(&b, " | %-6s %7s %7s %7s %7s", v.name, "learned", "sent", "guesses", "limited")
+		fmt.Fprintf(&b, " | %-7s %7s %7s %7s %7s %7s", v.name, "learned", "sent", "guesses", "decoys", "limited")
 	}
 	b.WriteString("\n")
 	totals := make([]int, len(variants))
@@ -118,13 +117,13 @@ func TestEnumMimicScanner(t *testing.T) {
 				r = results[i][m]
 			}
 			totals[i] += r.learned
-			fmt.Fprintf(&b, " | %-6s %7d %7d %7d %7d", "", r.learned, r.sent, r.guesses, r.limited)
+			fmt.Fprintf(&b, " | %-7s %7d %7d %7d %7d %7d", "", r.learned, r.sent, r.guesses, r.decoys, r.limited)
 		}
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "%-8s", "total")
 	for i := range variants {
-		fmt.Fprintf(&b, " | %-6s %7d %31s", "", totals[i], "")
+		fmt.Fprintf(&b, " | %-7s %7d %39s", "", totals[i], "")
 	}
 	t.Logf("mimic scanner, names learned per minute of %d guessable (zone of %d names):\n%s",
 		nameCount-len(z.special), nameCount, b.String())
@@ -241,8 +240,12 @@ func (c *mimicConns) close() {
 }
 
 // runMimic runs the mimic scanner of v for minutes and returns what it did
-// each minute. A guess answered with neither records nor NXDOMAIN (no
-// answer, TC=1, REFUSED) goes back to the end of the queue.
+// each minute, with the names learned counted by the distinguisher. After
+// every mimicControlGap guesses it asks for a control name, one it knows
+// does not exist, as a scanner that knows about decoys would. A guess
+// answered with neither records nor NXDOMAIN (no answer, TC=1, REFUSED)
+// goes back to the end of the queue; one answered with records counts as
+// found, and the names found pad the stream.
 func runMimic(t *testing.T, z *zoneData, v mimicVariant, minutes int) []mimicMinute {
 	seed := uint64(time.Now().UnixNano())
 	rng := mrand.New(mrand.NewPCG(seed, uint64(v.pad)))
@@ -252,16 +255,16 @@ func runMimic(t *testing.T, z *zoneData, v mimicVariant, minutes int) []mimicMin
 
 	apex := zoneName + "."
 	free := []string{nsLabel + "." + apex, mxLabel + "." + apex} // published by NS and MX
-	var learnedNames []string
-	learned := map[string]bool{}
+	var found []string
+	seen := map[string]bool{}
+	var obs []observed
 	res := make([]mimicMinute, minutes)
 	begin := time.Now()
 	end := begin.Add(time.Duration(minutes) * time.Minute)
 	next := begin
 	tcp := false
-	padLeft := v.pad
-	maxQueries := minutes * 60 * mimicMaxQPS
-	for i := 0; i < maxQueries && len(queue) > 0; i++ {
+	padLeft, guessesLeft := v.pad, mimicControlGap
+	for i := 0; i < minutes*60*mimicMaxQPS && len(queue) > 0; i++ {
 		now := time.Now()
 		if !now.Before(end) {
 			break
@@ -273,27 +276,34 @@ func runMimic(t *testing.T, z *zoneData, v mimicVariant, minutes int) []mimicMin
 		minute := min(int(time.Since(begin)/time.Minute), minutes-1)
 
 		m := new(dns.Msg)
-		m.RecursionDesired = false
-		m.SetEdns0(1232, true)
-		guess := ""
-		if padLeft > 0 {
+		guess, control := "", false
+		switch {
+		case padLeft > 0:
 			padLeft--
 			switch p := rng.IntN(3); {
 			case p == 0:
 				m.SetQuestion(apex, dns.TypeSOA)
-			case p == 1 && len(learnedNames) > 0:
-				m.SetQuestion(learnedNames[rng.IntN(len(learnedNames))], dns.TypeA)
+			case p == 1 && len(found) > 0:
+				m.SetQuestion(found[rng.IntN(len(found))], dns.TypeA)
 			default:
 				m.SetQuestion(free[rng.IntN(len(free))], dns.TypeA)
 			}
-		} else {
+		case guessesLeft == 0:
+			guessesLeft, control = mimicControlGap, true
+			guess = fmt.Sprintf("ctl%08x", rng.Uint32())
+			m.SetQuestion(guess+"."+apex, dns.TypeA)
+		default:
 			padLeft = v.pad
+			guessesLeft--
 			guess, queue = queue[0], queue[1:]
 			m.SetQuestion(guess+"."+apex, dns.TypeA)
 			res[minute].guesses++
 		}
 		m.RecursionDesired = false
+		m.SetEdns0(1232, true)
+		start := time.Now()
 		r, err := conns.exchange(m, tcp)
+		latency := time.Since(start)
 		tcp = !tcp
 		res[minute].sent++
 		blocked := err != nil || r.Truncated && len(r.Answer) == 0 || r.Rcode == dns.RcodeRefused
@@ -303,12 +313,19 @@ func runMimic(t *testing.T, z *zoneData, v mimicVariant, minutes int) []mimicMin
 		if guess == "" {
 			continue
 		}
+		if !blocked {
+			o := observed{name: guess + "." + apex, exists: z.all[guess], at: start, latency: latency, msg: r}
+			obs = append(obs, o)
+			if o.positive() && !o.exists {
+				res[minute].decoys++
+			}
+		}
 		switch {
+		case control:
 		case !blocked && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0:
-			if !learned[guess] {
-				learned[guess] = true
-				learnedNames = append(learnedNames, guess+"."+apex)
-				res[minute].learned++
+			if !seen[guess] {
+				seen[guess] = true
+				found = append(found, guess+"."+apex)
 			}
 		case !blocked && r.Rcode == dns.RcodeNameError:
 			// a miss: the scanner knows the name does not exist
@@ -318,12 +335,39 @@ func runMimic(t *testing.T, z *zoneData, v mimicVariant, minutes int) []mimicMin
 			queue = append(queue, guess)
 		}
 	}
-	for _, n := range learnedNames {
-		if !z.all[strings.TrimSuffix(n, "."+apex)] {
-			t.Errorf("learned %s, which is not in the zone", n)
+	verdict := distinguish(obs)
+	counted := map[string]bool{}
+	for _, o := range verdict.learned {
+		if !counted[o.name] {
+			counted[o.name] = true
+			res[min(int(o.at.Sub(begin)/time.Minute), minutes-1)].learned++
 		}
 	}
-	t.Logf("padding %s from %s: learned %d names in %v (seed %d), %d guesses left",
-		v.name, v.src, len(learnedNames), time.Since(begin).Round(time.Second), seed, len(queue))
+	t.Logf("padding %s from %s: found %d names (%d real, %d of them learned: %d before the first decoy at %v), %d decoys, latency z %.2f, in %v (seed %d), %d guesses left",
+		v.name, v.src, len(found), verdict.hits, len(verdict.learnedNames()), countBefore(verdict), sinceOr(verdict.firstDecoy, begin),
+		verdict.decoys, verdict.z, time.Since(begin).Round(time.Second), seed, len(queue))
+	if math.Abs(verdict.z) > 3 {
+		t.Errorf("padding %s: the latencies of real answers and decoys differ (Mann-Whitney z %.2f over %d decoys)", v.name, verdict.z, verdict.decoys)
+	}
 	return res
+}
+
+// countBefore returns how many of v's learned answers came before its
+// first decoy.
+func countBefore(v verdict) int {
+	n := 0
+	for _, o := range v.learned {
+		if v.firstDecoy.IsZero() || o.at.Before(v.firstDecoy) {
+			n++
+		}
+	}
+	return n
+}
+
+// sinceOr returns t since begin, or "never" for a zero t.
+func sinceOr(t, begin time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Sub(begin).Round(time.Millisecond).String()
 }

@@ -1,0 +1,214 @@
+package enum
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// The distinguisher judges what a scanner that knows about decoys learns
+// from the answers it got. An answer with records for a name is a hit if
+// the name exists, a decoy if it does not (the test knows which). A hit
+// counts as learned only if the scanner can tell it is real: it came
+// before the first decoy that client got, or its answer differs from every
+// decoy that client got in some observable: the rcode, the flags, the
+// types and counts of each section, the TTLs, the /24 or /64 of each
+// address and for how many names the address answers, CNAME
+// targets, the size (less the name's own length). Latency is judged over
+// the whole sample: the hits after the first decoy and the decoys, each
+// at least 1,000, must not differ (Mann-Whitney |z| at most 3).
+
+// placeholderName stands for the question name when an answer's size is
+// compared.
+const placeholderName = "q.placeholder.invalid."
+
+// observed is one answer the scanner got.
+type observed struct {
+	name    string // the question name, lower case
+	exists  bool   // the truth: the name exists in the zone
+	at      time.Time
+	latency time.Duration
+	msg     *dns.Msg
+}
+
+// positive reports whether o's answer has records: a hit or a decoy.
+func (o observed) positive() bool {
+	return o.msg != nil && o.msg.Rcode == dns.RcodeSuccess && len(o.msg.Answer) > 0
+}
+
+// verdict is what the distinguisher found.
+type verdict struct {
+	learned    []observed // hits the scanner can tell are real
+	hits       int        // hits in all
+	decoys     int
+	firstDecoy time.Time // zero if there was none
+	z          float64   // latency, hits after the first decoy against decoys; NaN if too few
+}
+
+// distinguish judges obs, the answers one client got, in the order it got
+// them.
+func distinguish(obs []observed) verdict {
+	var v verdict
+	// How many names each address answers for.
+	names := map[netip.Addr]map[string]bool{}
+	for _, o := range obs {
+		if o.positive() {
+			for _, a := range answerAddrs(o.msg) {
+				if names[a] == nil {
+					names[a] = map[string]bool{}
+				}
+				names[a][o.name] = true
+			}
+		}
+	}
+	recur := map[netip.Addr]int{}
+	for a, n := range names {
+		recur[a] = len(n)
+	}
+	decoyFeatures := map[string]bool{}
+	var decoyLat, laterLat []float64
+	for _, o := range obs {
+		if o.positive() && !o.exists {
+			v.decoys++
+			if v.firstDecoy.IsZero() {
+				v.firstDecoy = o.at
+			}
+			decoyFeatures[features(o.msg, o.name, recur)] = true
+			decoyLat = append(decoyLat, float64(o.latency))
+		}
+	}
+	for _, o := range obs {
+		if !o.positive() || !o.exists {
+			continue
+		}
+		v.hits++
+		if v.firstDecoy.IsZero() || o.at.Before(v.firstDecoy) {
+			v.learned = append(v.learned, o)
+			continue
+		}
+		laterLat = append(laterLat, float64(o.latency))
+		if !decoyFeatures[features(o.msg, o.name, recur)] {
+			v.learned = append(v.learned, o)
+		}
+	}
+	v.z = math.NaN()
+	if len(decoyLat) >= 1000 && len(laterLat) >= 1000 {
+		v.z = mannWhitneyZ(laterLat, decoyLat)
+	}
+	return v
+}
+
+// learnedNames returns the distinct names of v.learned.
+func (v verdict) learnedNames() []string {
+	var names []string
+	for _, o := range v.learned {
+		if !slices.Contains(names, o.name) {
+			names = append(names, o.name)
+		}
+	}
+	return names
+}
+
+// answerAddrs returns the addresses in m's answer section.
+func answerAddrs(m *dns.Msg) []netip.Addr {
+	var out []netip.Addr
+	for _, rr := range m.Answer {
+		switch a := rr.(type) {
+		case *dns.A:
+			out = append(out, netip.MustParseAddr(a.A.String()))
+		case *dns.AAAA:
+			out = append(out, netip.MustParseAddr(a.AAAA.String()))
+		}
+	}
+	return out
+}
+
+// features is everything observable of an answer to qname but what the
+// name itself determines, as a string.
+func features(m *dns.Msg, qname string, recur map[netip.Addr]int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s aa=%v tc=%v rd=%v ra=%v ad=%v cd=%v", dns.RcodeToString[m.Rcode], m.Authoritative, m.Truncated,
+		m.RecursionDesired, m.RecursionAvailable, m.AuthenticatedData, m.CheckingDisabled)
+	for i, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		fmt.Fprintf(&b, " |%d", i)
+		for _, rr := range sec {
+			h := rr.Header()
+			fmt.Fprintf(&b, " %s/%d", dns.TypeToString[h.Rrtype], h.Ttl)
+			switch a := rr.(type) {
+			case *dns.A:
+				ip := netip.MustParseAddr(a.A.String())
+				fmt.Fprintf(&b, "@%s×%d", netip.PrefixFrom(ip, 24).Masked(), recur[ip])
+			case *dns.AAAA:
+				ip := netip.MustParseAddr(a.AAAA.String())
+				fmt.Fprintf(&b, "@%s×%d", netip.PrefixFrom(ip, 64).Masked(), recur[ip])
+			case *dns.CNAME:
+				fmt.Fprintf(&b, "->%s", a.Target)
+			}
+		}
+	}
+	// The size with the question name's own length taken out: the same
+	// answer for a longer name is longer by that much.
+	c := m.Copy()
+	for _, sec := range [][]dns.RR{c.Answer, c.Ns, c.Extra} {
+		for _, rr := range sec {
+			if strings.EqualFold(rr.Header().Name, qname) {
+				rr.Header().Name = placeholderName
+			}
+		}
+	}
+	for i := range c.Question {
+		c.Question[i].Name = placeholderName
+	}
+	c.Compress = true
+	fmt.Fprintf(&b, " size=%d", c.Len())
+	return b.String()
+}
+
+// mannWhitneyZ returns the normal approximation of the Mann-Whitney U
+// statistic of samples a and b (ties ranked by their mean).
+func mannWhitneyZ(a, b []float64) float64 {
+	type v struct {
+		x float64
+		a bool
+	}
+	all := make([]v, 0, len(a)+len(b))
+	for _, x := range a {
+		all = append(all, v{x, true})
+	}
+	for _, x := range b {
+		all = append(all, v{x, false})
+	}
+	slices.SortFunc(all, func(p, q v) int { return cmpFloat(p.x, q.x) })
+	var rankA float64
+	for i := 0; i < len(all); {
+		j := i
+		for j < len(all) && all[j].x == all[i].x {
+			j++
+		}
+		mid := float64(i+j+1) / 2
+		for k := i; k < j; k++ {
+			if all[k].a {
+				rankA += mid
+			}
+		}
+		i = j
+	}
+	n1, n2 := float64(len(a)), float64(len(b))
+	u := rankA - n1*(n1+1)/2
+	return (u - n1*n2/2) / math.Sqrt(n1*n2*(n1+n2+1)/12)
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
