@@ -1,6 +1,8 @@
 package veil
 
 import (
+	"math/rand/v2"
+
 	"github.com/coredns/caddy"
 
 	"github.com/veildns/veil/cluster"
@@ -51,6 +53,14 @@ func (ww *watcher) share(p *ratelimit.Probe, c ratelimit.Charge) {
 	if z := ww.zone.cluster; z != nil {
 		z.Charge(p, c)
 	}
+}
+
+// shareSigned reports, at random with the signed weight's odds, whether a
+// signed denial is handed to the other replicas as a denial: on average
+// they are charged what this replica is (chargeDenial), and the wire
+// format needs no kind of its own.
+func (v *Veil) shareSigned() bool {
+	return rand.Float64() < v.limit.cfg.SignedWeight
 }
 
 // parseCluster parses the cluster option of the limit block (package

@@ -7,6 +7,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/veildns/veil/decoy"
+	"github.com/veildns/veil/tokens"
 )
 
 // This file is what a flagged prefix gets in a zone that responds with
@@ -57,8 +58,13 @@ func (v *Veil) decoyKey() decoy.Key {
 // writeFlagged writes m, the chain's answer to a query of a flagged
 // prefix, already charged: true for a name that exists, a decoy for one
 // that does not, the block's answer for an answer with DNSSEC records.
-// The template's answer is asked, and the decoy made, whatever m is, so
-// a true answer takes as long as a decoy.
+//
+// Both ways cost the same, so a scanner cannot time them apart: a decoy is
+// the chain's lookup of a name that does not exist, then of a host (the
+// template), then the decoy made; a true answer is the lookup of the name,
+// then of a name that does not exist (the question's twin,
+// tokens.TwinName, fresh for each new question as the scanner's misses
+// are), then a decoy made of it and dropped.
 func (ww *watcher) writeFlagged(m *dns.Msg) error {
 	if carriesDNSSEC(m) {
 		if ww.blockedOwn {
@@ -69,19 +75,17 @@ func (ww *watcher) writeFlagged(m *dns.Msg) error {
 	q := &ww.req.Question[0]
 	p := ww.zone.decoys.profile.Load()
 	template, ok := p.Template(q.Name)
-	var tm *dns.Msg
-	if ok {
-		tm = ww.askAt(template)
-	}
 	if m.Rcode != dns.RcodeNameError {
-		if tm != nil {
-			// The decoy's own work too, thrown away: a true answer
-			// takes as long as a decoy (the acceptance test compares
-			// their latencies).
-			_ = p.Answer(tm, template, q.Name)
+		if ok {
+			ww.askAt(tokens.TwinName(q.Name, ww.zone.name, ww.v.twins.key, false))
+			_ = p.Answer(m, q.Name, q.Name)
 		}
 		ww.counters.flaggedAnswered.Inc()
 		return ww.ResponseWriter.WriteMsg(m)
+	}
+	var tm *dns.Msg
+	if ok {
+		tm = ww.askAt(template)
 	}
 	if tm == nil || tm.Rcode != dns.RcodeSuccess || carriesDNSSEC(tm) {
 		// No host to imitate (a zone without one, or a backend that

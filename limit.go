@@ -124,26 +124,39 @@ func (ww *watcher) charge(m *dns.Msg) {
 		ww.zone.limiter.ObservePositive(&ww.probe, ww.now)
 		return
 	}
-	ww.chargeDenial()
+	ww.chargeDenial(ww.zone.decoys != nil && carriesDNSSEC(m))
 }
 
 // chargeDenial is charge for a denial. A denial over TCP is charged to
 // the prefix's UDP budget as well: a TCP source cannot be spoofed, so its
 // evidence is the client's own, and a scanner that splits its guesses over
 // both transports gets one budget, not two. Not the other way round: a
-// spoofed UDP source must not block a real client's TCP queries.
+// spoofed UDP source must not block a real client's TCP queries. A signed
+// denial (one with DNSSEC records, in a zone that responds with decoys)
+// counts the configured fraction of one (decoy.go): no decoy can take its
+// place, so a flag would block, and it is judged at the looser limits a
+// block needs.
 //
 //go:noinline
-func (ww *watcher) chargeDenial() {
+func (ww *watcher) chargeDenial(signed bool) {
 	lim := ww.zone.limiter
+	observe := lim.ObserveDenial
+	if signed {
+		observe = lim.ObserveSignedDenial
+	}
 	ww.counters.denials.Inc()
-	ww.noteDenial(lim.ObserveDenial(&ww.probe, ww.now), ww.stream)
-	ww.share(&ww.probe, ratelimit.ChargeDenial)
+	ww.noteDenial(observe(&ww.probe, ww.now), ww.stream)
+	share := !signed || ww.v.shareSigned()
+	if share {
+		ww.share(&ww.probe, ratelimit.ChargeDenial)
+	}
 	if ww.stream {
 		var udp ratelimit.Probe
 		lim.Probe(ratelimit.Key{Addr: ww.client}, &udp)
-		ww.noteDenial(lim.ObserveDenial(&udp, ww.now), false)
-		ww.share(&udp, ratelimit.ChargeDenial)
+		ww.noteDenial(observe(&udp, ww.now), false)
+		if share {
+			ww.share(&udp, ratelimit.ChargeDenial)
+		}
 	}
 }
 

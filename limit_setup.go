@@ -23,6 +23,20 @@ const (
 	allowedLimitOptions = "rate, burst, ratio, stub, block, slip, table, exempt, respond, decoy, canary, cluster"
 )
 
+// defaultLimit returns the limiter's settings without a limit block: its
+// defaults, a flagged prefix gets decoys.
+func defaultLimit() *limitSettings {
+	ls := &limitSettings{cfg: ratelimit.DefaultConfig()}
+	ls.cfg.SignedWeight = signedWeight(ls.cfg.Rate)
+	return ls
+}
+
+// signedWeight is what a denial that carries DNSSEC records counts in a
+// zone that responds with decoys, at rate: no decoy can take its place,
+// so a flag blocks its client, and it is judged at the rate of respond
+// block (chargeDenial).
+func signedWeight(rate float64) float64 { return min(rate/blockRate, 1) }
+
 // parseLimit parses "limit" and its optional block:
 //
 //	limit {
@@ -50,7 +64,7 @@ func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt [
 	if len(args) != 0 {
 		return nil, nil, c.Errf("limit: got %q; allowed: limit off, or limit with its settings in a block: limit { rate 20 }", strings.Join(args, " "))
 	}
-	ls = &limitSettings{cfg: ratelimit.DefaultConfig()}
+	ls = defaultLimit()
 	seen := map[string]bool{}
 	lines := map[string]int{} // the Corefile line of each option, for Validate's errors
 	err = eachBlockOption(c, "limit", func(opt string, args []string) error {
@@ -86,6 +100,9 @@ func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt [
 		if !seen["burst"] {
 			ls.cfg.Burst = blockBurst
 		}
+		ls.cfg.SignedWeight = 0
+	} else {
+		ls.cfg.SignedWeight = signedWeight(ls.cfg.Rate)
 	}
 	if err := ls.cfg.Validate(); err != nil {
 		return nil, nil, validateError(c, err, lines)

@@ -11,6 +11,7 @@ import (
 
 func TestParseLimit(t *testing.T) {
 	def := ratelimit.DefaultConfig()
+	def.SignedWeight = 1.0 / 15 // rate 1 of respond block's 15
 	tests := []struct {
 		name     string
 		corefile string
@@ -21,8 +22,12 @@ func TestParseLimit(t *testing.T) {
 		{"bare limit", "veil {\n limit\n}", def, nil},
 		{"empty block", "veil {\n limit {\n }\n}", def, nil},
 		{"every option", "veil {\n trusted 192.0.2.1\n limit {\n rate 5.5\n burst 50\n ratio 0.9 100 1m\n stub 2 30\n block 5m\n slip 0\n table 1000\n exempt 198.51.100.0/24\n exempt 2001:db8::/32\n }\n log-only\n}",
-			ratelimit.Config{Rate: 5.5, Burst: 50, Ratio: 0.9, MinCount: 100, Window: time.Minute, Block: 5 * time.Minute, Slots: 1024, StubRate: 2, StubBurst: 30},
+			ratelimit.Config{Rate: 5.5, Burst: 50, Ratio: 0.9, MinCount: 100, Window: time.Minute, Block: 5 * time.Minute, Slots: 1024, StubRate: 2, StubBurst: 30, SignedWeight: 5.5 / 15},
 			[]netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8::/32")}},
+		{"respond block: its own rate and burst, no signed weight", "veil {\n limit {\n respond block\n }\n}",
+			func() ratelimit.Config { c := def; c.Rate, c.Burst, c.SignedWeight = 15, 100, 0; return c }(), nil},
+		{"respond block with a rate", "veil {\n limit {\n respond block\n rate 3\n }\n}",
+			func() ratelimit.Config { c := def; c.Rate, c.Burst, c.SignedWeight = 3, 100, 0; return c }(), nil},
 		{"ratio off", "veil {\n limit {\n ratio off\n }\n}", func() ratelimit.Config { c := def; c.Ratio = 0; return c }(), nil},
 		{"stub off", "veil {\n limit {\n stub off\n }\n}", func() ratelimit.Config { c := def; c.StubRate = 0; return c }(), nil},
 	}

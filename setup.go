@@ -41,7 +41,7 @@ const (
 func parse(c *caddy.Controller) (*Veil, error) {
 	v := &Veil{transfer: actRefuse, anyUDP: actHINFO, anyTCP: actHINFO, logs: newSampledLog(), twins: newTwins(), wallClock: time.Now,
 		// The limiter is on unless the Corefile says limit off.
-		limit: &limitSettings{cfg: ratelimit.DefaultConfig()}}
+		limit: defaultLimit()}
 	var (
 		names           []string
 		trusted, exempt []netip.Prefix

@@ -62,3 +62,31 @@ func TestChargedOnWhileBlockedFreeAfterBlock(t *testing.T) {
 		})
 	}
 }
+
+// A denial charged with ObserveSignedDenial counts SignedWeight of one: a
+// key trips after about Burst/SignedWeight of them, and after Burst of
+// them with no weight set.
+func TestSignedDenialWeight(t *testing.T) {
+	for _, c := range []struct {
+		weight float64
+		want   int // the denial that trips
+	}{{0, 6}, {1, 6}, {1.0 / 15, 76}, {0.5, 11}} {
+		cfg := DefaultConfig() // rate 1, burst 5
+		cfg.SignedWeight = c.weight
+		l, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Probe
+		l.Probe(Key{Addr: netip.MustParseAddr("198.51.100.9")}, &p)
+		got := 0
+		for i := 1; i <= 200 && got == 0; i++ {
+			if res := l.ObserveSignedDenial(&p, 1000); res.Tripped != NoTier {
+				got = i
+			}
+		}
+		if got < c.want-1 || got > c.want+1 {
+			t.Errorf("weight %v: tripped at signed denial %d, want about %d", c.weight, got, c.want)
+		}
+	}
+}

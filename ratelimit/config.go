@@ -33,6 +33,11 @@ type Config struct {
 	// that a stub-like client may get. StubRate 0 turns it off.
 	StubRate  float64
 	StubBurst float64
+	// SignedWeight, if above 0, is how much a denial charged with
+	// ObserveSignedDenial counts against Rate and Burst, instead of 1: the
+	// caller's way to judge some denials at looser limits (veil's, those
+	// that carry DNSSEC records, which it cannot answer with a decoy).
+	SignedWeight float64
 }
 
 // widestMultiplier is the multiplier of the widest tier, whose levels are
@@ -46,8 +51,8 @@ const SlotBytes = 16
 // decoys; docs/operations.md (Why these defaults) explains them.
 func DefaultConfig() Config {
 	return Config{
-		Rate:      2,
-		Burst:     10,
+		Rate:      1,
+		Burst:     5,
 		Ratio:     0, // off: docs/operations.md, Why these defaults
 		MinCount:  20,
 		Window:    30 * time.Second,
@@ -90,6 +95,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("slip %d out of range [0, 255]", c.Slip)
 	case c.StubRate < 0 || c.StubRate > 1e6:
 		return fmt.Errorf("stub rate %v out of range [0, 1000000]", c.StubRate)
+	case c.SignedWeight < 0 || c.SignedWeight > 1:
+		return fmt.Errorf("signed weight %v out of range [0, 1]", c.SignedWeight)
 	case c.StubRate > 0 && (c.StubBurst < 1 || c.StubBurst*widestMultiplier*levelScale >= maxLevel):
 		return fmt.Errorf("stub burst %v out of range [1, %d]", c.StubBurst, int(maxLevel/widestMultiplier/levelScale))
 	}

@@ -37,12 +37,13 @@ type Limiter struct {
 	// stubCap caps a stub bucket, as blockLevel caps a rate bucket: a
 	// key charged on while flagged (veil answers a flagged prefix with
 	// decoys, and charges it) is free again at most Block after it stops.
-	stubCap   [NumTiers]uint64
-	windowMs  uint64
-	winRecip  uint64 // ceil(2^64 / windowMs): now/windowMs as a multiply
-	minCount  uint64
-	ratio1024 uint64 // Ratio x 1024
-	blockMs   int64
+	stubCap     [NumTiers]uint64
+	windowMs    uint64
+	winRecip    uint64 // ceil(2^64 / windowMs): now/windowMs as a multiply
+	minCount    uint64
+	ratio1024   uint64 // Ratio x 1024
+	signedUnits uint64 // level units of a denial charged by ObserveSignedDenial
+	blockMs     int64
 
 	// horizon is a time (ms) from which no key is over its burst: every
 	// trip and every denial charged over a burst pushes it to when that
@@ -100,6 +101,10 @@ func withLimits(cfg Config) (*Limiter, error) {
 	l.winRecip = ^uint64(0)/l.windowMs + 1
 	l.minCount = uint64(cfg.MinCount)
 	l.ratio1024 = uint64(cfg.Ratio * 1024)
+	l.signedUnits = levelScale
+	if cfg.SignedWeight > 0 {
+		l.signedUnits = max(uint64(cfg.SignedWeight*levelScale), 1)
+	}
 	l.blockMs = cfg.Block.Milliseconds()
 	return l, nil
 }

@@ -35,6 +35,17 @@ func (l *Limiter) ObservePositive(p *Probe, now int64) {
 // blocked (veil in log-only mode still answers it) does not trip again until
 // its block has drained.
 func (l *Limiter) ObserveDenial(p *Probe, now int64) Result {
+	return l.observeDenial(p, now, levelScale)
+}
+
+// ObserveSignedDenial is ObserveDenial for a denial that counts
+// Config.SignedWeight of one.
+func (l *Limiter) ObserveSignedDenial(p *Probe, now int64) Result {
+	return l.observeDenial(p, now, l.signedUnits)
+}
+
+// observeDenial charges a denial of units level units.
+func (l *Limiter) observeDenial(p *Probe, now int64, units uint64) Result {
 	n := uint64(now) & timeMask
 	res := Result{Tripped: NoTier}
 	blocked := false // over a burst before this response: no new trip
@@ -42,11 +53,11 @@ func (l *Limiter) ObserveDenial(p *Probe, now int64) Result {
 	l.hash(p, p.n)
 	for i := range p.n {
 		t, s := p.first+Tier(i), p.slots[i]
-		la := l.addLevel(s[0], t, n, levelScale)
-		lb := l.addLevel(s[1], t, n, levelScale)
+		la := l.addLevel(s[0], t, n, units)
+		lb := l.addLevel(s[1], t, n, units)
 		res.Collision = res.Collision || la != lb
 		levels[i] = min(la, lb)
-		blocked = blocked || levels[i]-levelScale > l.burst[t]
+		blocked = blocked || levels[i]-units > l.burst[t]
 	}
 	var until int64
 	for i := range p.n {

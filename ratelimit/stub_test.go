@@ -5,10 +5,12 @@ import (
 	"testing"
 )
 
-// stubConfig is the default configuration with a small table.
+// stubConfig is the default configuration with a table small enough to
+// make quickly and large enough that a key's tiers seldom share a slot
+// (which trips a wider tier by collision).
 func stubConfig() Config {
 	c := DefaultConfig()
-	c.Slots = 1 << 10
+	c.Slots = 1 << 16
 	return c
 }
 

@@ -240,7 +240,8 @@ func (c *mimicConns) close() {
 }
 
 // runMimic runs the mimic scanner of v for minutes and returns what it did
-// each minute, with the names learned counted by the distinguisher. After
+// each minute, with the names learned counted by the distinguisher. Once
+// every guess has an answer it starts over with new misses. After
 // every mimicControlGap guesses it asks for a control name, one it knows
 // does not exist, as a scanner that knows about decoys would. A guess
 // answered with neither records nor NXDOMAIN (no answer, TC=1, REFUSED)
@@ -264,7 +265,12 @@ func runMimic(t *testing.T, z *zoneData, v mimicVariant, minutes int) []mimicMin
 	next := begin
 	tcp := false
 	padLeft, guessesLeft := v.pad, mimicControlGap
-	for i := 0; i < minutes*60*mimicMaxQPS && len(queue) > 0; i++ {
+	for i := 0; i < minutes*60*mimicMaxQPS; i++ {
+		if len(queue) == 0 {
+			// Every guess answered: check them all again, with new
+			// misses, as a scanner that suspects decoys does.
+			queue = mimicGuesses(t, z, rng)
+		}
 		now := time.Now()
 		if !now.Before(end) {
 			break
@@ -333,6 +339,11 @@ func runMimic(t *testing.T, z *zoneData, v mimicVariant, minutes int) []mimicMin
 			// a black lie of online signing: no name with an address
 		default:
 			queue = append(queue, guess)
+		}
+	}
+	if os.Getenv("VEIL_MIMIC_DEBUG") != "" {
+		for i, o := range obs[:min(len(obs), 60)] {
+			t.Logf("%d %s exists=%v rcode=%s answers=%d at=%v", i, o.name, o.exists, dns.RcodeToString[o.msg.Rcode], len(o.msg.Answer), o.at.Sub(begin))
 		}
 	}
 	verdict := distinguish(obs)

@@ -29,10 +29,10 @@ func doQuery(name string, qtype uint16) *dns.Msg {
 // TestLimiterOnTheFlySignedZone: on a zone the dnssec plugin signs on the
 // fly, a miss asked with DNSSEC OK gets NOERROR and a "black lie" NSEC at
 // the name, the shape of NODATA; veil learns the outcome with a lookup of
-// its own and charges it as a denial, so a resolver-like scanner with DO
-// is blocked after as many misses as on the same zone unsigned, while a
-// validating resolver that asks for names that exist (NODATA for most of
-// their AAAA and DS included) is never limited.
+// its own and charges it as a (signed) denial, so a resolver-like scanner
+// with DO is blocked, at the looser limits of answers no decoy can
+// replace, while a validating resolver that asks for names that exist
+// (NODATA for most of their AAAA and DS included) is never limited.
 func TestLimiterOnTheFlySignedZone(t *testing.T) {
 	key := harness.WriteSigningKey(t, t.TempDir(), "example.org")
 	veilBlock := "veil {\n trusted 127.0.0.1\n }"
@@ -60,8 +60,12 @@ func TestLimiterOnTheFlySignedZone(t *testing.T) {
 	}
 	plain, onTheFly := scan(unsigned, "127.0.7.2"), scan(signed, "127.0.8.2")
 	t.Logf("a DO scanner learned the fate of %d guesses on the unsigned zone, %d on the zone signed on the fly", plain, onTheFly)
-	if d := onTheFly - plain; d < -2 || d > 2 || plain > 110 {
-		t.Errorf("DO scanner: %d guesses answered on the zone signed on the fly, %d unsigned; want the same (and at most 110)", onTheFly, plain)
+	// Unsigned, its misses after the burst get decoys; signed on the fly,
+	// every answer carries DNSSEC records, which no decoy can imitate, so
+	// they are judged at respond block's rate (a denial counts 1/15 of
+	// one) and blocked past it: burst 5 becomes 75.
+	if plain > 8 || onTheFly < 70 || onTheFly > 82 {
+		t.Errorf("DO scanner: %d guesses answered on the zone signed on the fly, %d unsigned; want about 76 and at most 8", onTheFly, plain)
 	}
 
 	denials := func() float64 {
