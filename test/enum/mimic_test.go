@@ -40,6 +40,13 @@ const (
 	// in the first minute, and in ten minutes (per /32).
 	mimicMaxFirstMinute = 20
 	mimicMaxTenMinutes  = 60
+	// On the zone signed on the fly, asked with DO, every answer carries
+	// DNSSEC records, which no decoy can imitate: the scanner is blocked
+	// at respond block's limits (a denial counts 1/15 of one, so burst 5
+	// becomes 75), as it was before decoys (131 in the first minute with
+	// rate 15 and burst 100).
+	mimicMaxSignedFirstMinute = 110
+	mimicMaxSignedTenMinutes  = 150
 )
 
 // mimicVariant is one run of the mimic scanner: pad padding questions per
@@ -91,11 +98,15 @@ func TestEnumMimicScanner(t *testing.T) {
 				for _, r := range results[i] {
 					total += r.learned
 				}
-				if first := results[i][0].learned; first > mimicMaxFirstMinute {
-					t.Errorf("padding %s: learned %d names in the first minute, more than %d", v.name, first, mimicMaxFirstMinute)
+				first, ten := mimicMaxFirstMinute, mimicMaxTenMinutes
+				if v.onTheFly {
+					first, ten = mimicMaxSignedFirstMinute, mimicMaxSignedTenMinutes
 				}
-				if total > mimicMaxTenMinutes*max(minutes, 10)/10 {
-					t.Errorf("padding %s: learned %d names in %d minutes, more than %d in ten", v.name, total, minutes, mimicMaxTenMinutes)
+				if got := results[i][0].learned; got > first {
+					t.Errorf("padding %s: learned %d names in the first minute, more than %d", v.name, got, first)
+				}
+				if total > ten*max(minutes, 10)/10 {
+					t.Errorf("padding %s: learned %d names in %d minutes, more than %d in ten", v.name, total, minutes, ten)
 				}
 			})
 		})

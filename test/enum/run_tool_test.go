@@ -59,20 +59,37 @@ func runBaseline(t *testing.T, tool toolSpec, toolDir string, guess map[string]b
 
 // runWithVeil starts the tool's own veil process with the limiter and runs
 // the tool against it for veilBudget, stopping it then; veil's
-// limited-requests counter must move. What the tools found together is
-// judged in TestEnumE2E.
+// limited-requests counter must move. A brute forcer reaches veil through
+// a Recorder on the tool's address, from trustedSrc as before, and what it
+// learned is what the distinguisher finds in the answers it got: the tools
+// print every name that got an address, decoys too. A walker's names come
+// from the NSEC records it printed, which no decoy holds. What the tools
+// learned together is judged in TestEnumE2E.
 func runWithVeil(t *testing.T, bin, dir string, z *zoneData, keyBase string, tool toolSpec, toolDir string, guess map[string]bool, res *toolResult) {
 	// With veil, in a fresh process: the limiter's state is new.
+	srvAddr := tool.addr
+	var rec *harness.Recorder
+	if !tool.walker {
+		srvAddr = strings.Replace(tool.addr, "127.0.87.", "127.0.86.", 1)
+	}
 	startServer(t, bin, filepath.Join(dir, "veil-"+tool.name), z, keyBase, []listener{
-		{addr: tool.addr, signed: tool.walker, veil: "trusted " + unusedTrusted + "\n        limit"},
+		{addr: srvAddr, signed: tool.walker, veil: "trusted " + unusedTrusted + "\n        limit"},
 	})
-	metricsAddr := net.JoinHostPort(tool.addr, "9153")
-	server := "dns://" + net.JoinHostPort(tool.addr, harness.DNSPort)
+	if !tool.walker {
+		rec = harness.StartRecorder(t, net.JoinHostPort(tool.addr, harness.DNSPort), net.JoinHostPort(srvAddr, harness.DNSPort), trustedSrc)
+	}
+	metricsAddr := net.JoinHostPort(srvAddr, "9153")
+	server := "dns://" + net.JoinHostPort(srvAddr, harness.DNSPort)
 	before := scrape(t, metricsAddr)
 	argv := tool.command(t, tool.addr, toolDir)
 	out := harness.RunBounded(t, harness.Command{Dir: toolDir, Env: toolEnv(tool, tool.addr, toolDir), Budget: veilBudget}, argv[0], argv[1:]...)
 	after := scrape(t, metricsAddr)
 	found, stray := countFound(out.Text, tool, guess, z)
+	res.reported = len(found)
+	if rec != nil {
+		rec.Stop()
+		found = learnedThrough(rec, guess, z)
+	}
 	res.veilFound, res.veilTook, res.veilKilled = found, out.Took, out.Killed
 	delta := func(name string, labels ...string) float64 {
 		labels = append(labels, "server", server)
@@ -86,8 +103,8 @@ func runWithVeil(t *testing.T, bin, dir string, z *zoneData, keyBase string, too
 	if out.Killed {
 		how = "stopped at " + veilBudget.String()
 	}
-	t.Logf("with veil: %s found %d of %d (%.1f%%), %s after %v; it sent %.0f queries over UDP and %.0f over TCP, veil limited %.0f of them and blocked its prefix %.0f times",
-		tool.name, len(found), len(guess), 100*float64(len(found))/float64(len(guess)), how, out.Took.Round(time.Millisecond),
+	t.Logf("with veil: %s learned %d of %d (%.1f%%; it printed %d of them), %s after %v; it sent %.0f queries over UDP and %.0f over TCP, veil limited %.0f of them and flagged its prefix %.0f times",
+		tool.name, len(found), len(guess), 100*float64(len(found))/float64(len(guess)), res.reported, how, out.Took.Round(time.Millisecond),
 		res.udp, res.tcp, res.limited, res.trips)
 	t.Logf("veil counters of %s after the run:\n%s", server, veilLines(after, server))
 	t.Logf("with veil: %s learned %v", tool.name, sortedNames(found))
@@ -100,6 +117,31 @@ func runWithVeil(t *testing.T, bin, dir string, z *zoneData, keyBase string, too
 	if res.limited <= 0 {
 		t.Errorf("%s{server=%q} did not move during the %s run", limitedMetric, server, tool.name)
 	}
+}
+
+// learnedThrough returns the guessable names the distinguisher finds
+// learned in the exchanges rec relayed.
+func learnedThrough(rec *harness.Recorder, guess map[string]bool, z *zoneData) map[string]bool {
+	var obs []observed
+	suffix := "." + zoneName + "."
+	for _, e := range rec.Exchanges() {
+		if e.Answer == nil || len(e.Query.Question) != 1 {
+			continue
+		}
+		name := strings.ToLower(e.Query.Question[0].Name)
+		label, ok := strings.CutSuffix(name, suffix)
+		if !ok {
+			continue
+		}
+		obs = append(obs, observed{name: name, exists: z.all[label], at: e.At, latency: e.Latency, msg: e.Answer})
+	}
+	found := map[string]bool{}
+	for _, n := range distinguish(obs).learnedNames() {
+		if label := strings.TrimSuffix(n, suffix); guess[label] {
+			found[label] = true
+		}
+	}
+	return found
 }
 
 // toolEnv returns the environment of a tool run: unbuffered output so a
