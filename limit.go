@@ -124,7 +124,11 @@ func (ww *watcher) charge(m *dns.Msg) {
 		ww.zone.limiter.ObservePositive(&ww.probe, ww.now)
 		return
 	}
-	ww.chargeDenial(ww.zone.decoys != nil && carriesDNSSEC(m))
+	// A signed denial counts less only for a resolver-like client that is
+	// no suspect: the validating resolvers the weight is for. A stub-like
+	// one (a walker with DO) and one that moved to TCP once blocked over
+	// UDP are judged as any.
+	ww.chargeDenial(ww.zone.decoys != nil && !ww.stub && !ww.probe.Suspect && carriesDNSSEC(m))
 }
 
 // chargeDenial is charge for a denial. A denial over TCP is charged to

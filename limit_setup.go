@@ -12,11 +12,12 @@ import (
 	"github.com/veildns/veil/ratelimit"
 )
 
-// The rate and burst of a limit block that says respond block and sets
-// neither (docs/operations.md, Why these defaults).
+// The rate, burst and stub burst of a limit block that says respond block
+// and sets none of them (docs/operations.md, Why these defaults).
 const (
-	blockRate  = 15
-	blockBurst = 100
+	blockRate      = 15
+	blockBurst     = 100
+	blockStubBurst = 4
 )
 
 const (
@@ -99,6 +100,9 @@ func parseLimit(c *caddy.Controller, args []string) (ls *limitSettings, exempt [
 		}
 		if !seen["burst"] {
 			ls.cfg.Burst = blockBurst
+		}
+		if !seen["stub"] {
+			ls.cfg.StubBurst = blockStubBurst
 		}
 		ls.cfg.SignedWeight = 0
 	} else {

@@ -60,7 +60,7 @@ func DefaultConfig() Config {
 		Slots:     1 << 18,
 		Slip:      1,
 		StubRate:  1,
-		StubBurst: 4,
+		StubBurst: 2,
 	}
 }
 

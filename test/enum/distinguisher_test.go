@@ -18,7 +18,8 @@ import (
 // before the first decoy that client got, or its answer differs from every
 // decoy that client got in some observable: the rcode, the flags, the
 // types and counts of each section, the TTLs, the /24 or /64 of each
-// address and for how many names the address answers, CNAME
+// address and for how many names the address answers (1, 2, or more),
+// CNAME
 // targets, the size (less the name's own length). Latency is judged over
 // the whole sample: the hits after the first decoy and the decoys, each
 // at least 1,000, must not differ (Mann-Whitney |z| at most 3).
@@ -68,7 +69,7 @@ func distinguish(obs []observed) verdict {
 	}
 	recur := map[netip.Addr]int{}
 	for a, n := range names {
-		recur[a] = len(n)
+		recur[a] = min(len(n), 3)
 	}
 	decoyFeatures := map[string]bool{}
 	var decoyLat, laterLat []float64

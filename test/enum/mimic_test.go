@@ -352,11 +352,6 @@ func runMimic(t *testing.T, z *zoneData, v mimicVariant, minutes int) []mimicMin
 			queue = append(queue, guess)
 		}
 	}
-	if os.Getenv("VEIL_MIMIC_DEBUG") != "" {
-		for i, o := range obs[:min(len(obs), 60)] {
-			t.Logf("%d %s exists=%v rcode=%s answers=%d at=%v", i, o.name, o.exists, dns.RcodeToString[o.msg.Rcode], len(o.msg.Answer), o.at.Sub(begin))
-		}
-	}
 	verdict := distinguish(obs)
 	counted := map[string]bool{}
 	for _, o := range verdict.learned {
