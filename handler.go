@@ -163,10 +163,9 @@ func (v *Veil) decide(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, cli
 	}
 	vd.act = actWatch
 	// While no prefix of the zone is blocked, the usual case, one load
-	// says so; otherwise gate reads the client's prefixes (limit.go), as
-	// it does in a zone with canary names (canary.go).
-	if vd.has(doLimit) && (z.limiter.AnyBlocked(coarseMillis()) || len(z.canaries) != 0) {
-		return v.gate(vd, client, r)
+	// says so; else admit reads the client's prefixes (limit.go).
+	if vd.has(doLimit) && (z.limiter.AnyBlocked(coarseMillis()) || len(z.canaries) != 0 || vd.has(stubLike)) {
+		return v.admit(vd, client, r)
 	}
 	return vd
 }

@@ -44,6 +44,28 @@ func limitedLabel(act action) string {
 	return ""
 }
 
+// admit is the limiter's admission of a query it charges, in a zone with a
+// prefix blocked, with canary names, or for a stub-like client: a canary
+// flags the client at once (canary.go); gate turns the verdict of a
+// flagged client into the limiter's answer; and a stub-like client's query
+// is charged to its stub budget as it arrives, unless it is blocked, so
+// the query that trips is the first to get the limiter's answer.
+//
+//go:noinline
+func (v *Veil) admit(vd verdict, client netip.Addr, r *dns.Msg) verdict {
+	z, qname := vd.zone, r.Question[0].Name
+	if len(z.canaries) != 0 && z.isCanary(qname) {
+		v.canaryHit(vd, client, qname)
+	}
+	if z.limiter.AnyBlocked(coarseMillis()) {
+		vd = v.gate(vd, client, r)
+	}
+	if vd.act == actWatch && vd.has(stubLike) && v.chargeStub(vd, client, qname) && !vd.has(flagged) {
+		vd = v.gate(vd, client, r)
+	}
+	return vd
+}
+
 // gate runs while some prefix of the zone is blocked: it reads the client's
 // prefixes from the table and, if they are flagged, turns the verdict of
 // query r, which the limiter charges, into the limiter's answer: a
@@ -52,9 +74,6 @@ func limitedLabel(act action) string {
 //
 //go:noinline
 func (v *Veil) gate(vd verdict, client netip.Addr, r *dns.Msg) verdict {
-	if len(vd.zone.canaries) != 0 && vd.zone.isCanary(r.Question[0].Name) {
-		v.canaryHit(vd, client, r.Question[0].Name)
-	}
 	now := coarseMillis()
 	lim, stream := vd.zone.limiter, vd.has(viaStream)
 	udp, _ := lim.Blocked(ratelimit.Key{Addr: client}, now)
@@ -115,11 +134,9 @@ func (ww *watcher) probeClient(vd verdict) {
 
 // charge counts an answer against the client's prefixes: a positive answer
 // in the client tier's ratio window only (inlined, the common case), a
-// denial in every tier, where it may trip a block.
+// denial in every tier, where it may trip a block. (A stub-like client's
+// stub budget was charged when its query arrived: chargeStub.)
 func (ww *watcher) charge(m *dns.Msg) {
-	if ww.stub {
-		ww.chargeStub()
-	}
 	if !isDenial(m) && (ww.v.signer == nil || !isBlackLie(m) || !ww.hiddenOutcome()) {
 		ww.zone.limiter.ObservePositive(&ww.probe, ww.now)
 		return
@@ -164,22 +181,31 @@ func (ww *watcher) chargeDenial(signed bool) {
 	}
 }
 
-// chargeStub charges any answer to a stub-like client's stub budget,
-// which is its address's over UDP: an answer over TCP counts there too
+// chargeStub charges a stub-like client's query to its stub budget as it
+// arrives, before the chain answers it, and reports whether it tripped: a
+// tool that asks many questions at once gets no more true answers than
+// the budget, whatever it has in flight.
+// The budget is its address's over UDP: a query over TCP counts there too
 // (a TCP source's evidence is its own), while the TCP key is judged by
 // its denials alone, so a client that moved to TCP after a truncated
 // answer, its address blocked over UDP by a spoofer, keeps its answers.
 //
 //go:noinline
-func (ww *watcher) chargeStub() {
-	p := &ww.probe
-	var udp ratelimit.Probe
-	if ww.stream {
-		ww.zone.limiter.Probe(ratelimit.Key{Addr: ww.client}, &udp)
-		p = &udp
+func (v *Veil) chargeStub(vd verdict, client netip.Addr, qname string) bool {
+	z, now := vd.zone, coarseMillis()
+	var p ratelimit.Probe
+	z.limiter.Probe(ratelimit.Key{Addr: client}, &p)
+	res := z.limiter.ObserveStub(&p, now)
+	if res.Collision {
+		vd.counters.collisions.Inc()
 	}
-	ww.noteDenial(ww.zone.limiter.ObserveStub(p, ww.now), false)
-	ww.share(p, ratelimit.ChargeStub)
+	if res.Tripped != ratelimit.NoTier {
+		v.tripped(z, vd.counters, res, ratelimit.Key{Addr: client}, qname, now)
+	}
+	if z.cluster != nil {
+		z.cluster.Charge(&p, ratelimit.ChargeStub)
+	}
+	return res.Tripped != ratelimit.NoTier
 }
 
 // noteDenial counts a collision and records a trip of a charged denial,
