@@ -25,9 +25,17 @@ func TestParseLimit(t *testing.T) {
 			ratelimit.Config{Rate: 5.5, Burst: 50, Ratio: 0.9, MinCount: 100, Window: time.Minute, Block: 5 * time.Minute, Slots: 1024, StubRate: 2, StubBurst: 30, SignedWeight: 5.5 / 15},
 			[]netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8::/32")}},
 		{"respond block: its own rate and burst, no signed weight", "veil {\n limit {\n respond block\n }\n}",
-			func() ratelimit.Config { c := def; c.Rate, c.Burst, c.StubBurst, c.SignedWeight = 15, 100, 4, 0; return c }(), nil},
+			func() ratelimit.Config {
+				c := def
+				c.Rate, c.Burst, c.StubBurst, c.SignedWeight = 15, 100, 4, 0
+				return c
+			}(), nil},
 		{"respond block with a rate", "veil {\n limit {\n respond block\n rate 3\n }\n}",
-			func() ratelimit.Config { c := def; c.Rate, c.Burst, c.StubBurst, c.SignedWeight = 3, 100, 4, 0; return c }(), nil},
+			func() ratelimit.Config {
+				c := def
+				c.Rate, c.Burst, c.StubBurst, c.SignedWeight = 3, 100, 4, 0
+				return c
+			}(), nil},
 		{"ratio off", "veil {\n limit {\n ratio off\n }\n}", func() ratelimit.Config { c := def; c.Ratio = 0; return c }(), nil},
 		{"stub off", "veil {\n limit {\n stub off\n }\n}", func() ratelimit.Config { c := def; c.StubRate = 0; return c }(), nil},
 	}
