@@ -87,7 +87,7 @@ var wantFamilies = []string{
 	"coredns_veil_cluster_events_sent_total", "coredns_veil_cluster_events_received_total",
 	"coredns_veil_cluster_events_rejected_total", "coredns_veil_cluster_batches_dropped_total",
 	"coredns_veil_cluster_counts_dropped_total", "coredns_veil_cluster_blocks_installed_total",
-	"coredns_veil_cluster_unknown_rules_total", "coredns_veil_decoys_total", "coredns_veil_canary_queries_total",
+	"coredns_veil_cluster_unknown_rules_total", "coredns_veil_decoys_total", "coredns_veil_canary_queries_total", "coredns_veil_cluster_replicas",
 }
 
 var allowedLabels = map[string]bool{

@@ -14,7 +14,8 @@ import (
 // example Corefile is valid: the whole snippet parses as a Corefile, and
 // its veil directive parses with veil's own parser.
 func TestCorefileSnippetsParse(t *testing.T) {
-	t.Setenv("VEIL_REDIS_PASSWORD", "from-the-environment") // the cluster example's {$VEIL_REDIS_PASSWORD}
+	t.Setenv("VEIL_REDIS_PASSWORD", "from-the-environment")        // the cluster example's {$VEIL_REDIS_PASSWORD}
+	t.Setenv("VEIL_DECOY_KEY", "a-decoy-key-of-32-characters-xyz") // the roll-out example's {$VEIL_DECOY_KEY}
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)

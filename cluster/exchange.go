@@ -14,7 +14,7 @@ import (
 // new blocks to the blocks sorted set (scored by their end), GET the epoch
 // and XREAD what the other replicas added since the last entry read; once
 // a second, ZREMRANGEBYSCORE and ZREMRANGEBYRANK drop ended blocks and cap
-// the set. Streams rather than pub/sub: a replica that misses a round trip
+// the set, and the replica marks itself alive (replicas.go). Streams rather than pub/sub: a replica that misses a round trip
 // reads what it missed from the stream instead of losing it, and every
 // replica makes one request per interval however many others there are.
 
@@ -30,9 +30,11 @@ func (s *Syncer) exchange(ctx context.Context) error {
 		pipe.ZAdd(ctx, s.keys.blocks, s.zadds...)
 	}
 	clean := time.Since(s.cleaned) >= time.Second
+	var replicas *redis.StringSliceCmd
 	if clean {
 		pipe.ZRemRangeByScore(ctx, s.keys.blocks, "-inf", "("+strconv.FormatInt(wallNow, 10))
 		pipe.ZRemRangeByRank(ctx, s.keys.blocks, 0, -maxBlocks-1)
+		replicas = s.markReplica(ctx, pipe, wallNow)
 	}
 	epoch := pipe.Get(ctx, s.keys.epoch)
 	read := pipe.XRead(ctx, &redis.XReadArgs{Streams: []string{s.keys.events, s.lastID}, Count: readCount, Block: -1})
@@ -52,6 +54,7 @@ func (s *Syncer) exchange(ctx context.Context) error {
 	s.queue, s.zadds = s.queue[:0], s.zadds[:0]
 	if clean {
 		s.cleaned = time.Now()
+		s.learnReplicas(replicas)
 	}
 	if epoch.Val() != s.epoch {
 		return errEpoch
@@ -83,6 +86,7 @@ func (s *Syncer) connect(ctx context.Context) error {
 	epoch := pipe.Get(ctx, s.keys.epoch)
 	pipe.SetNX(ctx, s.keys.secret, newSecret(), 0)
 	secret := pipe.Get(ctx, s.keys.secret)
+	replicas := s.markReplica(ctx, pipe, wallNow)
 	blocks := pipe.ZRangeArgs(ctx, redis.ZRangeArgs{
 		Key: s.keys.blocks, Start: "(" + strconv.FormatInt(wallNow, 10), Stop: "+inf", ByScore: true, Count: maxBlocks,
 	})
@@ -93,6 +97,7 @@ func (s *Syncer) connect(ctx context.Context) error {
 	}
 	s.epoch = epoch.Val()
 	s.learnSecret(secret.Val())
+	s.learnReplicas(replicas)
 	s.lastID = "0-0"
 	if msgs := last.Val(); len(msgs) > 0 {
 		s.lastID = msgs[0].ID

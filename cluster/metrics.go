@@ -19,6 +19,10 @@ var (
 		Help:    "Duration of the successful round trips to the cluster's Redis, one per sync interval.",
 		Buckets: prometheus.ExponentialBuckets(0.00025, 2, 13), // 0.25 ms to 1 s, the round trip's timeout
 	}, []string{"server"})
+	replicasVec = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Subsystem: subsystem, Name: "cluster_replicas",
+		Help: "Replicas sharing the limits through the cluster's Redis, as last counted: each allows a client 1/N of the bursts.",
+	}, []string{"server"})
 	errorsVec = counterVec("cluster_sync_errors_total",
 		"Counter of round trips to the cluster's Redis that failed.", "server")
 	sentVec = counterVec("cluster_events_sent_total",
@@ -50,6 +54,7 @@ func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 // Kind, Rejected by Reason; index 0 of each is unused.
 type metrics struct {
 	connected      prometheus.Gauge
+	replicas       prometheus.Gauge
 	roundTrip      prometheus.Observer
 	errors         prometheus.Counter
 	sent, received [NumKinds]prometheus.Counter
@@ -67,12 +72,14 @@ type metrics struct {
 func newMetrics(server string) metrics {
 	m := metrics{
 		connected:      connectedVec.WithLabelValues(server),
+		replicas:       replicasVec.WithLabelValues(server),
 		roundTrip:      roundTripVec.WithLabelValues(server),
 		errors:         errorsVec.WithLabelValues(server),
 		unknownRules:   unknownRulesVec.WithLabelValues(server),
 		batchesDropped: batchesDroppedVec.WithLabelValues(server),
 		dropped:        droppedVec.WithLabelValues(server),
 	}
+	m.replicas.Set(1) // alone until it counts the others
 	for k := KindDenials; int(k) < NumKinds; k++ {
 		m.sent[k] = sentVec.WithLabelValues(server, k.String())
 		m.received[k] = receivedVec.WithLabelValues(server, k.String())

@@ -121,7 +121,7 @@ type Syncer struct {
 	zones  []*Zone
 	byName map[string]*Zone
 	rdb    *redis.Client
-	keys   struct{ events, blocks, epoch, secret string }
+	keys   struct{ events, blocks, epoch, secret, replicas string }
 	secret atomic.Pointer[[SecretSize]byte] // the replicas' shared secret, once read
 	id     [8]byte
 	trips  chan trip
@@ -138,6 +138,7 @@ type Syncer struct {
 	epoch     string // the epoch key's value when we connected
 	connected bool
 	cleaned   time.Time
+	replicas  int // the replicas sharing the limits, as last counted
 }
 
 // quietRedis keeps go-redis's own log lines (dial retries and the like)
@@ -167,7 +168,8 @@ func New(o Options) (*Syncer, error) {
 	ro.DisableIdentity = true
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	s.rdb = redis.NewClient(&ro)
-	s.keys.events, s.keys.blocks, s.keys.epoch, s.keys.secret = o.Prefix+"events", o.Prefix+"blocks", o.Prefix+"epoch", o.Prefix+"secret"
+	s.keys.events, s.keys.blocks, s.keys.epoch = o.Prefix+"events", o.Prefix+"blocks", o.Prefix+"epoch"
+	s.keys.secret, s.keys.replicas = o.Prefix+"secret", o.Prefix+"replicas"
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }

@@ -32,8 +32,8 @@ func Adopt(prev *Limiter, cfg Config, now int64) (*Limiter, bool) {
 	// of the table drains to the lowest burst at the slowest drain (the
 	// client tier's), an overestimate, which only costs table reads.
 	l.horizon.Store(prev.horizon.Load())
-	if high := l.highestLevel(now); high > l.burst[TierV4Host] {
-		l.extendHorizon(l.drainedAt(now, high-l.burst[TierV4Host], TierV4Host))
+	if b := l.bursts.Load(); l.highestLevel(now) > b.rate[TierV4Host] {
+		l.extendHorizon(l.drainedAt(now, l.highestLevel(now)-b.rate[TierV4Host], TierV4Host))
 	}
 	return l, true
 }

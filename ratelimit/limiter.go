@@ -19,7 +19,10 @@ type Limiter struct {
 	lines uint64   // number of lines, a power of two
 	seed  [2]uint64
 
-	burst [NumTiers]uint64 // level units
+	// full is the bursts as configured, in level units; bursts, those in
+	// force: full divided by the replicas that share the limit (SetShare).
+	full   bursts
+	bursts atomic.Pointer[bursts]
 	// blockLevel is the level a trip sets, burst plus Block's drain, and
 	// the most a rate bucket holds: a key charged on while blocked (veil
 	// charges a flagged prefix it answers with decoys, and log-only) is
@@ -32,7 +35,6 @@ type Limiter struct {
 	drainQ32 [NumTiers]uint64
 	// The stub budget's (stub.go): burst and drain of each tier's bucket
 	// of answers; a zero drain turns it off.
-	stubBurst    [NumTiers]uint64
 	stubDrainQ32 [NumTiers]uint64
 	// stubCap caps a stub bucket, as blockLevel caps a rate bucket: a
 	// key charged on while flagged (veil answers a flagged prefix with
@@ -50,6 +52,27 @@ type Limiter struct {
 	// level will have drained. While now is past it, which is all the time
 	// no prefix is blocked, Blocked answers without reading the table.
 	horizon atomic.Int64
+}
+
+// bursts are the bursts of each tier, in level units: of the denials
+// (rate) and of the stub budget's answers (stub).
+type bursts struct{ rate, stub [NumTiers]uint64 }
+
+// SetShare divides the bursts by n, the replicas that share the limit
+// through package cluster, at least 1: a client that spreads its queries
+// over them gets about one burst before they hear of each other, and one
+// that asks a single replica gets its share. (Past n = burst, a replica
+// trips a client on its first charge, which is still at most one charge
+// per replica.) Rates are not divided: the replicas charge each other's
+// counts. Safe for concurrent use.
+func (l *Limiter) SetShare(n int) {
+	n = max(n, 1)
+	b := l.full
+	for t := range NumTiers {
+		b.rate[t] /= uint64(n)
+		b.stub[t] /= uint64(n)
+	}
+	l.bursts.Store(&b)
 }
 
 // horizonGrain rounds horizon up so that a key charged over its burst again
@@ -90,13 +113,15 @@ func withLimits(cfg Config) (*Limiter, error) {
 	l.cfg.Slots = int(lines * 4)
 	for t := range NumTiers {
 		m := tierMultiplier[t]
-		l.burst[t] = uint64(cfg.Burst * m * levelScale)
+		l.full.rate[t] = uint64(cfg.Burst * m * levelScale)
 		l.blockLevel[t] = uint64((cfg.Burst + cfg.Rate*cfg.Block.Seconds()) * m * levelScale)
 		l.drainQ32[t] = uint64(math.Ceil(cfg.Rate * m * levelScale / 1000 * (1 << 32)))
-		l.stubBurst[t] = uint64(cfg.StubBurst * m * levelScale)
+		l.full.stub[t] = uint64(cfg.StubBurst * m * levelScale)
 		l.stubDrainQ32[t] = uint64(math.Ceil(cfg.StubRate * m * levelScale / 1000 * (1 << 32)))
 		l.stubCap[t] = min(uint64((cfg.StubBurst+cfg.StubRate*cfg.Block.Seconds())*m*levelScale), maxLevel)
 	}
+	b := l.full
+	l.bursts.Store(&b)
 	l.windowMs = uint64(max(cfg.Window.Milliseconds(), 1))
 	l.winRecip = ^uint64(0)/l.windowMs + 1
 	l.minCount = uint64(cfg.MinCount)
@@ -253,13 +278,14 @@ func (l *Limiter) AnyBlocked(now int64) bool { return now < l.horizon.Load() }
 // blockedInTable is Blocked read from the table alone.
 func (l *Limiter) blockedInTable(p *Probe, now int64) (bool, Tier) {
 	n := uint64(now)
+	b := l.bursts.Load()
 	l.hash(p, p.n)
 	for i := range p.n {
 		t, s := p.first+Tier(i), p.slots[i]
-		if l.level(atomic.LoadUint64(&l.words[s[0]]), t, n) <= l.burst[t] {
+		if l.level(atomic.LoadUint64(&l.words[s[0]]), t, n) <= b.rate[t] {
 			continue
 		}
-		if l.level(atomic.LoadUint64(&l.words[s[1]]), t, n) > l.burst[t] {
+		if l.level(atomic.LoadUint64(&l.words[s[1]]), t, n) > b.rate[t] {
 			return true, t
 		}
 	}

@@ -47,6 +47,7 @@ func (l *Limiter) ObserveSignedDenial(p *Probe, now int64) Result {
 // observeDenial charges a denial of units level units.
 func (l *Limiter) observeDenial(p *Probe, now int64, units uint64) Result {
 	n := uint64(now) & timeMask
+	b := l.bursts.Load()
 	res := Result{Tripped: NoTier}
 	blocked := false // over a burst before this response: no new trip
 	var levels [3]uint64
@@ -57,12 +58,12 @@ func (l *Limiter) observeDenial(p *Probe, now int64, units uint64) Result {
 		lb := l.addLevel(s[1], t, n, units)
 		res.Collision = res.Collision || la != lb
 		levels[i] = min(la, lb)
-		blocked = blocked || levels[i]-units > l.burst[t]
+		blocked = blocked || levels[i]-units > b.rate[t]
 	}
 	var until int64
 	for i := range p.n {
 		t := p.first + Tier(i)
-		if levels[i] <= l.tripLevel(p, t) {
+		if levels[i] <= tripLevel(b, p, t) {
 			continue
 		}
 		if !blocked {
@@ -73,12 +74,12 @@ func (l *Limiter) observeDenial(p *Probe, now int64, units uint64) Result {
 			blocked = true
 			continue
 		}
-		if levels[i] <= l.burst[t] {
+		if levels[i] <= b.rate[t] {
 			continue
 		}
 		// Over its burst already (blocked, or charged on in log-only
 		// mode): the horizon must cover the drain.
-		until = max(until, l.drainedAt(now, levels[i]-l.burst[t], t))
+		until = max(until, l.drainedAt(now, levels[i]-b.rate[t], t))
 	}
 	if until != 0 {
 		l.extendHorizon(until)
@@ -88,23 +89,24 @@ func (l *Limiter) observeDenial(p *Probe, now int64, units uint64) Result {
 	}
 	// One ratio word per key, the first slot's: collisions add to both
 	// counts, and one atomic add keeps positive answers cheap.
-	client, a, b := p.first, p.slots[0][0], p.slots[0][1]
+	client, a, c := p.first, p.slots[0][0], p.slots[0][1]
 	total, denials := l.addRatio(a+1, n, true)
 	if !blocked && total >= l.minCount && denials*1024 >= l.ratio1024*total {
 		l.extendHorizon(now + l.blockMs + 1)
-		l.block(a, b, client, n)
+		l.block(a, c, client, n)
 		res.Tripped, res.Rule = client, RuleRatio
 	}
 	return res
 }
 
 // tripLevel is the level over which a denial trips tier t of a probed
-// key: the tier's burst, or SuspectBurst's share of it for a Suspect key.
-func (l *Limiter) tripLevel(p *Probe, t Tier) uint64 {
+// key: the tier's burst in b, or SuspectBurst's share of it for a Suspect
+// key.
+func tripLevel(b *bursts, p *Probe, t Tier) uint64 {
 	if p.Suspect {
-		return min(l.burst[t], uint64(SuspectBurst*tierMultiplier[t]*levelScale))
+		return min(b.rate[t], uint64(SuspectBurst*tierMultiplier[t]*levelScale))
 	}
-	return l.burst[t]
+	return b.rate[t]
 }
 
 // addLevel drains the rate word at i to now, adds units and returns the new

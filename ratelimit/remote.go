@@ -27,6 +27,7 @@ func (l *Limiter) ChargeRemote(k Key, c Charge, n uint32, now int64) bool {
 	l.Probe(k, &p)
 	units := min(uint64(n)*levelScale, maxLevel)
 	t0 := uint64(now) & timeMask
+	b := l.bursts.Load()
 	switch c {
 	case ChargeDenial:
 		l.hash(&p, p.n)
@@ -36,9 +37,9 @@ func (l *Limiter) ChargeRemote(k Key, c Charge, n uint32, now int64) bool {
 			t, s := p.first+Tier(i), p.slots[i]
 			d, c := l.drainQ32[t], l.blockLevel[t]
 			lvl := min(l.addUnits(s[0], d, c, t0, units), l.addUnits(s[1], d, c, t0, units))
-			if lvl > l.burst[t] {
+			if lvl > b.rate[t] {
 				over = true
-				until = max(until, l.drainedAt(now, lvl-l.burst[t], t))
+				until = max(until, l.drainedAt(now, lvl-b.rate[t], t))
 			}
 		}
 		if until != 0 {
@@ -58,7 +59,7 @@ func (l *Limiter) ChargeRemote(k Key, c Charge, n uint32, now int64) bool {
 			t, s := p.first+Tier(i), p.slots[i]
 			d, c := l.stubDrainQ32[t], l.stubCap[t]
 			lvl := min(l.addUnits(s[0], d, c, t0, units), l.addUnits(s[1], d, c, t0, units))
-			over = over || lvl > l.stubBurst[t]
+			over = over || lvl > b.stub[t]
 		}
 		return over
 	}
@@ -99,7 +100,7 @@ func (l *Limiter) Install(k Key, t Tier, remaining int64, now int64) bool {
 	hi, lo := mulQ32(uint64(remaining), l.drainQ32[t])
 	lvl := uint64(maxLevel)
 	if hi == 0 {
-		lvl = min(l.burst[t]+lo, maxLevel)
+		lvl = min(l.bursts.Load().rate[t]+lo, maxLevel)
 	}
 	// The horizon first, so a query that sees the raised level sees it.
 	l.extendHorizon(now + remaining + 1)

@@ -21,6 +21,7 @@ func (l *Limiter) ObserveStub(p *Probe, now int64) Result {
 		return res
 	}
 	n := uint64(now) & timeMask
+	b := l.bursts.Load()
 	l.hash(p, p.n)
 	stub := *p
 	stub.meta |= stubMeta
@@ -31,15 +32,15 @@ func (l *Limiter) ObserveStub(p *Probe, now int64) Result {
 		la := l.addStubLevel(s[0], t, n)
 		lb := l.addStubLevel(s[1], t, n)
 		res.Collision = res.Collision || la != lb
-		if min(la, lb) <= l.stubBurst[t] || res.Tripped != NoTier {
+		if min(la, lb) <= b.stub[t] || res.Tripped != NoTier {
 			continue
 		}
-		a, b := p.slots[i][0], p.slots[i][1]
-		if l.level(atomic.LoadUint64(&l.words[a]), t, n) > l.burst[t] {
+		a, c := p.slots[i][0], p.slots[i][1]
+		if l.level(atomic.LoadUint64(&l.words[a]), t, n) > b.rate[t] {
 			continue // blocked already
 		}
 		l.extendHorizon(now + l.blockMs + 1)
-		l.block(a, b, t, n)
+		l.block(a, c, t, n)
 		res.Tripped, res.Rule = t, RuleStub
 	}
 	return res

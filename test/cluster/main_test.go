@@ -34,7 +34,6 @@ const replicaCorefile = `example.org:{port} {
 	veil {
 		trusted 127.0.0.1
 		limit {
-			respond block
 			{limits}
 			table 4096
 			{cluster}
@@ -63,9 +62,13 @@ func startReplicasLimits(t *testing.T, n int, r *harness.Redis, prefix, limits s
 
 // startReplicasLine starts n replicas with the given cluster line (none
 // if "") and limit lines, and waits until each with a cluster line has
-// connected.
+// connected. Without a respond line in limits they block (respond
+// block), as most tests here count what a block withholds.
 func startReplicasLine(t *testing.T, n int, line, limits string) []harness.Server {
 	t.Helper()
+	if !strings.Contains(limits, "respond ") {
+		limits = "respond block\n\t\t\t" + limits
+	}
 	out := make([]harness.Server, n)
 	for i := range out {
 		out[i] = harness.StartServerShutdown(t, strings.NewReplacer("{cluster}", line, "{limits}", limits).Replace(replicaCorefile))
@@ -102,6 +105,14 @@ func addrs(servers []harness.Server) []string {
 // nothing. It reads answers until a second after the last query.
 func scan(t *testing.T, src string, targets []string, n int, pace time.Duration) int {
 	t.Helper()
+	return scanWith(t, src, targets, n, pace, harness.ResolverQuery, func(m *dns.Msg) bool {
+		return m.Rcode == dns.RcodeNameError || m.Rcode == dns.RcodeSuccess
+	})
+}
+
+// scanWith is scan with the query for a name and the answers that count.
+func scanWith(t *testing.T, src string, targets []string, n int, pace time.Duration, query func(string) *dns.Msg, counts func(*dns.Msg) bool) int {
+	t.Helper()
 	if n > 65535 {
 		t.Fatal("scan: at most 65535 queries (one ID each)")
 	}
@@ -125,7 +136,7 @@ func scan(t *testing.T, src string, targets []string, n int, pace time.Duration)
 			if m.Unpack(buf[:k]) != nil || m.Truncated || int(m.Id) >= n {
 				continue
 			}
-			if m.Rcode == dns.RcodeNameError || m.Rcode == dns.RcodeSuccess {
+			if counts(m) {
 				mu.Lock()
 				answered[m.Id] = true
 				mu.Unlock()
@@ -135,7 +146,7 @@ func scan(t *testing.T, src string, targets []string, n int, pace time.Duration)
 	nonce := rand.Uint64()
 	tick := time.NewTicker(pace)
 	for i := range n {
-		q := harness.ResolverQuery(fmt.Sprintf("g%d-%x.example.org.", i, nonce))
+		q := query(fmt.Sprintf("g%d-%x.example.org.", i, nonce))
 		q.Id = uint16(i)
 		b, err := q.Pack()
 		if err != nil {

@@ -71,7 +71,11 @@ func distinguish(obs []observed) verdict {
 	for a, n := range names {
 		recur[a] = min(len(n), 3)
 	}
-	decoyFeatures := map[string]bool{}
+	// The values decoys showed, per observable.
+	var decoyValues [numObservables]map[string]bool
+	for i := range decoyValues {
+		decoyValues[i] = map[string]bool{}
+	}
 	var decoyLat, laterLat []float64
 	for _, o := range obs {
 		if o.positive() && !o.exists {
@@ -79,7 +83,9 @@ func distinguish(obs []observed) verdict {
 			if v.firstDecoy.IsZero() {
 				v.firstDecoy = o.at
 			}
-			decoyFeatures[features(o.msg, o.name, recur)] = true
+			for i, f := range features(o.msg, o.name, recur) {
+				decoyValues[i][f] = true
+			}
 			decoyLat = append(decoyLat, float64(o.latency))
 		}
 	}
@@ -93,8 +99,11 @@ func distinguish(obs []observed) verdict {
 			continue
 		}
 		laterLat = append(laterLat, float64(o.latency))
-		if !decoyFeatures[features(o.msg, o.name, recur)] {
-			v.learned = append(v.learned, o)
+		for i, f := range features(o.msg, o.name, recur) {
+			if !decoyValues[i][f] {
+				v.learned = append(v.learned, o)
+				break
+			}
 		}
 	}
 	v.z = math.NaN()
@@ -129,26 +138,32 @@ func answerAddrs(m *dns.Msg) []netip.Addr {
 	return out
 }
 
-// features is everything observable of an answer to qname but what the
-// name itself determines, as a string.
-func features(m *dns.Msg, qname string, recur map[netip.Addr]int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s aa=%v tc=%v rd=%v ra=%v ad=%v cd=%v", dns.RcodeToString[m.Rcode], m.Authoritative, m.Truncated,
+// features returns, one value per observable, everything observable of
+// an answer to qname but what the name itself determines: the rcode and
+// flags; the types and counts of each section; the TTLs; the networks of
+// the addresses; for how many names each address answers; CNAME targets;
+// the size less the name's own length.
+func features(m *dns.Msg, qname string, recur map[netip.Addr]int) [numObservables]string {
+	var f [numObservables]strings.Builder
+	fmt.Fprintf(&f[obsFlags], "%s aa=%v tc=%v rd=%v ra=%v ad=%v cd=%v", dns.RcodeToString[m.Rcode], m.Authoritative, m.Truncated,
 		m.RecursionDesired, m.RecursionAvailable, m.AuthenticatedData, m.CheckingDisabled)
 	for i, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
-		fmt.Fprintf(&b, " |%d", i)
+		fmt.Fprintf(&f[obsSections], " |%d", i)
 		for _, rr := range sec {
 			h := rr.Header()
-			fmt.Fprintf(&b, " %s/%d", dns.TypeToString[h.Rrtype], h.Ttl)
+			fmt.Fprintf(&f[obsSections], " %s", dns.TypeToString[h.Rrtype])
+			fmt.Fprintf(&f[obsTTLs], " %d", h.Ttl)
 			switch a := rr.(type) {
 			case *dns.A:
 				ip := netip.MustParseAddr(a.A.String())
-				fmt.Fprintf(&b, "@%s×%d", netip.PrefixFrom(ip, 24).Masked(), recur[ip])
+				fmt.Fprintf(&f[obsNetworks], " %s", netip.PrefixFrom(ip, 24).Masked())
+				fmt.Fprintf(&f[obsRecurrence], " %d", recur[ip])
 			case *dns.AAAA:
 				ip := netip.MustParseAddr(a.AAAA.String())
-				fmt.Fprintf(&b, "@%s×%d", netip.PrefixFrom(ip, 64).Masked(), recur[ip])
+				fmt.Fprintf(&f[obsNetworks], " %s", netip.PrefixFrom(ip, 64).Masked())
+				fmt.Fprintf(&f[obsRecurrence], " %d", recur[ip])
 			case *dns.CNAME:
-				fmt.Fprintf(&b, "->%s", a.Target)
+				fmt.Fprintf(&f[obsCNAMEs], " %s", a.Target)
 			}
 		}
 	}
@@ -166,9 +181,25 @@ func features(m *dns.Msg, qname string, recur map[netip.Addr]int) string {
 		c.Question[i].Name = placeholderName
 	}
 	c.Compress = true
-	fmt.Fprintf(&b, " size=%d", c.Len())
-	return b.String()
+	fmt.Fprintf(&f[obsSize], "%d", c.Len())
+	var out [numObservables]string
+	for i := range f {
+		out[i] = f[i].String()
+	}
+	return out
 }
+
+// The observables features returns.
+const (
+	obsFlags = iota
+	obsSections
+	obsTTLs
+	obsNetworks
+	obsRecurrence
+	obsCNAMEs
+	obsSize
+	numObservables
+)
 
 // mannWhitneyZ returns the normal approximation of the Mann-Whitney U
 // statistic of samples a and b (ties ranked by their mean).

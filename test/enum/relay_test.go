@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,8 +28,9 @@ type relayKind struct {
 	veilAddr, named  string // named: its source address to veil
 	namedAddr        string // where named listens
 	src              string // the scanner, a stub of named
-	learned, misses  int    // names the scan found, misses it was answered
+	found, misses    int    // answers with records, misses the scan was answered
 	servfail, denied int    // answers that failed; denials veil charged
+	learned          int    // names the distinguisher finds the scan learned
 }
 
 // relayQPS is how fast the relayed scan asks named.
@@ -78,10 +80,10 @@ func TestEnumRelayedScan(t *testing.T) {
 	wg.Wait()
 	m := scrape(t, net.JoinHostPort(kinds[0].veilAddr, "9153"))
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-11s %8s %8s %9s %13s\n", "zone", "learned", "misses", "SERVFAIL", "veil denials")
+	fmt.Fprintf(&b, "%-11s %8s %8s %8s %9s %13s\n", "zone", "found", "learned", "misses", "SERVFAIL", "veil denials")
 	for _, k := range kinds {
 		k.denied = int(m.Sum("coredns_veil_limiter_denials_total", "server", "dns://"+net.JoinHostPort(k.veilAddr, harness.DNSPort)))
-		fmt.Fprintf(&b, "%-11s %8d %8d %9d %13d\n", k.name, k.learned, k.misses, k.servfail, k.denied)
+		fmt.Fprintf(&b, "%-11s %8d %8d %8d %9d %13d\n", k.name, k.found, k.learned, k.misses, k.servfail, k.denied)
 	}
 	t.Logf("a scan relayed through a validating named, %d queries a second:\n%s", relayQPS, b.String())
 	for _, k := range kinds {
@@ -96,7 +98,8 @@ func TestEnumRelayedScan(t *testing.T) {
 
 // relayScan asks k's named, as a stub (recursion desired, EDNS), for the
 // zone's guessable names and as many that do not exist, in random order,
-// relayQPS a second, and counts what it learns.
+// relayQPS a second, and counts what it gets and, by the distinguisher,
+// what it learns (decoys are answers with records too).
 func relayScan(t *testing.T, z *zoneData, k *relayKind) {
 	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	guesses := mimicGuesses(t, z, rng)
@@ -106,12 +109,14 @@ func relayScan(t *testing.T, z *zoneData, k *relayKind) {
 	defer tick.Stop()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	var obs []observed
 	for _, g := range guesses {
 		<-tick.C
 		wg.Go(func() {
 			m := new(dns.Msg)
 			m.SetQuestion(g+"."+zoneName+".", dns.TypeA)
 			m.SetEdns0(1232, false)
+			start := time.Now()
 			r, _, err := c.Exchange(m, k.namedAddr)
 			mu.Lock()
 			defer mu.Unlock()
@@ -119,13 +124,18 @@ func relayScan(t *testing.T, z *zoneData, k *relayKind) {
 			case err != nil || r.Rcode == dns.RcodeServerFailure:
 				k.servfail++
 			case r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0:
-				k.learned++
+				k.found++
 			default: // NXDOMAIN, or a black lie's NODATA
 				k.misses++
+			}
+			if err == nil {
+				obs = append(obs, observed{name: m.Question[0].Name, exists: z.all[g], at: start, latency: time.Since(start), msg: r})
 			}
 		})
 	}
 	wg.Wait()
+	slices.SortFunc(obs, func(a, b observed) int { return a.at.Compare(b.at) })
+	k.learned = len(distinguish(obs).learnedNames())
 }
 
 // trustAnchor returns a trust-anchors clause for the key whose files start

@@ -5,6 +5,7 @@ package enum
 import (
 	"fmt"
 	mrand "math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -40,7 +41,11 @@ func TestEnumRelayedBruteForce(t *testing.T) {
 	startServer(t, bin, filepath.Join(dir, "brute"), z, keygen(t, dir), []listener{
 		{addr: veilAddr, veil: "trusted " + unusedTrusted + "\n        limit"},
 	})
-	named := harness.StartNamed(t, filepath.Join(dir, "named"), namedSrc, []harness.NamedZone{{Name: zoneName, Servers: []string{veilAddr}}})
+	ndir := filepath.Join(dir, "named")
+	if err := os.MkdirAll(ndir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	named := harness.StartNamed(t, ndir, namedSrc, []harness.NamedZone{{Name: zoneName, Servers: []string{veilAddr}}})
 
 	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 11))
 	var names []string
@@ -96,14 +101,16 @@ func TestEnumRelayedBruteForce(t *testing.T) {
 // relayBrute asks the resolver at addr, from src as a stub, for the hit
 // names and as many misses, in random order, with a control name after
 // every mimicControlGap guesses, relayBruteQPS a second for relayBruteFor,
-// starting over with new misses when every guess is answered, and returns
-// what it got.
+// asking every guess again, in a new order, once all are answered, and
+// returns what it got. (Asked again, hits and decoys alike come from the
+// resolver's cache, their TTLs counting down.)
 func relayBrute(t *testing.T, z *zoneData, hits []string, addr, src string, rng *mrand.Rand) []observed {
+	all := slices.Clone(hits)
+	for range hits {
+		all = append(all, fmt.Sprintf("miss%08x", rng.Uint32()))
+	}
 	guesses := func() []string {
-		gs := slices.Clone(hits)
-		for range hits {
-			gs = append(gs, fmt.Sprintf("miss%08x", rng.Uint32()))
-		}
+		gs := slices.Clone(all)
 		rng.Shuffle(len(gs), func(i, j int) { gs[i], gs[j] = gs[j], gs[i] })
 		return gs
 	}

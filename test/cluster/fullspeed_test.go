@@ -1,0 +1,71 @@
+package cluster
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/veildns/veil/test/harness"
+)
+
+// Full speed: fullSpeedQueries queries, one every fullSpeedPace (about
+// 3,300 a second), for names that do not exist. Every replica has them
+// all before the first sync (100 ms) tells it of the others' counts.
+const (
+	fullSpeedQueries = 3000
+	fullSpeedPace    = 300 * time.Microsecond
+)
+
+// TestClusterFullSpeed: a scanner at full speed, spreading its guesses
+// round-robin over three replicas sharing a Redis, learns at most 1.25
+// times the misses it learns from one replica (an NXDOMAIN is a miss
+// learned; a decoy or a block teaches nothing), resolver-like and
+// stub-like, with decoys (the default) and with respond block. The
+// replicas count each other through Redis and each allows a client a
+// third of the bursts, so the burst is spent once across them, not once
+// on each. Three replicas that do not share are the test's own check
+// that it can tell.
+func TestClusterFullSpeed(t *testing.T) {
+	r := harness.StartRedis(t)
+	nx := func(m *dns.Msg) bool { return m.Rcode == dns.RcodeNameError }
+	for i, c := range []struct {
+		name   string
+		limits string
+		query  func(string) *dns.Msg
+	}{
+		{"resolver-like, decoys", "respond decoy", harness.ResolverQuery},
+		{"stub-like, decoys", "respond decoy", harness.AQuery},
+		{"resolver-like, block", "respond block\n\t\t\tstub off", harness.ResolverQuery},
+		{"stub-like, block", "respond block", harness.AQuery},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			prefix := fmt.Sprintf("veil:full%d:", i)
+			one := startReplicasLimits(t, 1, r, prefix+"one:", c.limits)
+			apart := startReplicasLimits(t, 3, nil, "", c.limits)
+			shared := startReplicasLimits(t, 3, r, prefix+"shared:", c.limits)
+			for _, s := range shared {
+				if _, ok := waitFor(3*time.Second, func() bool { return metric(t, s, "coredns_veil_cluster_replicas") == 3 }); !ok {
+					t.Fatalf("%s counts %v replicas, want 3", s.Label, metric(t, s, "coredns_veil_cluster_replicas"))
+				}
+			}
+			// Each scan from its own /24, so no wider tier carries over.
+			base := 40 + 3*i
+			single := scanWith(t, fmt.Sprintf("127.0.%d.1", base), addrs(one), fullSpeedQueries, fullSpeedPace, c.query, nx)
+			alone := scanWith(t, fmt.Sprintf("127.0.%d.1", base+1), addrs(apart), fullSpeedQueries, fullSpeedPace, c.query, nx)
+			together := scanWith(t, fmt.Sprintf("127.0.%d.1", base+2), addrs(shared), fullSpeedQueries, fullSpeedPace, c.query, nx)
+			t.Logf("misses learned (NXDOMAIN) of %d guesses at %v each: one replica %d, three apart %d, three sharing Redis %d (%.2fx one)",
+				fullSpeedQueries, fullSpeedPace, single, alone, together, float64(together)/float64(max(single, 1)))
+			if single == 0 {
+				t.Fatal("one replica answered no miss: the scan measured nothing")
+			}
+			if alone < 2*single {
+				t.Errorf("three replicas apart answered %d misses, not even twice one replica's %d: the test cannot tell sharing", alone, single)
+			}
+			if limit := float64(single) * 1.25; float64(together) > limit {
+				t.Errorf("three replicas sharing Redis answered %d misses; want at most 1.25 x one replica's %d = %.1f", together, single, limit)
+			}
+		})
+	}
+}
