@@ -82,12 +82,16 @@ func (s *sampledLog) tripEvent(res ratelimit.Result, client netip.Addr, qname, z
 	if !ok {
 		return
 	}
-	verb := "blocking"
+	verb := "flagging"
 	if logOnly {
-		verb = "would block (log-only)"
+		verb = "would flag (log-only)"
 	}
-	log.Warningf("%s prefix %s tier of %s for %s in zone %s: too many denials (%s rule, last name %q) (%d more prefixes since the previous line)",
-		verb, res.Tripped, client, block, zone, res.Rule, qname, more)
+	why := "too many denials"
+	if res.Rule == ratelimit.RuleCanary {
+		why = "a query for a canary name"
+	}
+	log.Warningf("%s prefix %s tier of %s for %s in zone %s: %s (%s rule, last name %q) (%d more prefixes since the previous line)",
+		verb, res.Tripped, client, block, zone, why, res.Rule, qname, more)
 }
 
 // tokenEvent logs verification tokens hidden from an answer, sampled.

@@ -65,6 +65,7 @@ const (
 	extSrc      = "127.0.0.2" // external: positive queries, TXT, AXFR, IXFR, ANY
 	udpBurstSrc = "127.0.0.4" // external: NXDOMAIN burst over UDP
 	tcpBurstSrc = "127.0.0.5" // external: NXDOMAIN burst over TCP
+	canarySrc   = "127.0.0.6" // external: asks for the canary name
 
 	rulesFile     = "../../deploy/prometheus/veil-rules.yml"
 	ruleTestsFile = "../../deploy/prometheus/veil-rules_test.yml"
@@ -103,7 +104,9 @@ run-id  IN TXT   "%s"
 
 // corefileTemplate: verb 1 is the zone file, verb 2 the address of the
 // Redis the first listener's limiter shares its state through. Both
-// listeners run every feature; the second adds log-only, drops instead of refusing, and changes
+// listeners run every feature; the first blocks flagged prefixes (respond
+// block) and has a canary name, the second answers them with decoys (the
+// default) in log-only mode, drops instead of refusing, and changes
 // the token policy (Google hidden, DocuSign revealed).
 const corefileTemplate = `mon.test:53 {
     bind 127.0.89.1
@@ -114,6 +117,8 @@ const corefileTemplate = `mon.test:53 {
         transfer refuse
         any hinfo tcp refuse
         limit {
+            respond block
+            canary vault-admin.mon.test
             rate 1
             burst 4
             block 5m

@@ -99,7 +99,8 @@ func (p *promServer) queryProblems(queries []dashQuery, subst *strings.Replacer)
 
 // alertProblems lists the alerts that are not as the traffic must leave
 // them: VeilExternalZoneTransfers firing and VeilEnumerationInProgress
-// pending for both listeners, and nothing else.
+// pending for both listeners, VeilCanaryQueried firing for the first, and
+// nothing else.
 func (p *promServer) alertProblems() ([]string, error) {
 	var out []string
 	var alerts struct {
@@ -111,11 +112,16 @@ func (p *promServer) alertProblems() ([]string, error) {
 	if err := p.get("/api/v1/alerts", nil, &alerts); err != nil {
 		return nil, err
 	}
-	for _, w := range []struct{ alert, state string }{
-		{"VeilExternalZoneTransfers", "firing"},
-		{"VeilEnumerationInProgress", "pending"},
+	both := []string{enforceAddr, logOnlyAddr}
+	for _, w := range []struct {
+		alert, state string
+		addrs        []string
+	}{
+		{"VeilExternalZoneTransfers", "firing", both},
+		{"VeilEnumerationInProgress", "pending", both},
+		{"VeilCanaryQueried", "firing", []string{enforceAddr}},
 	} {
-		for _, addr := range []string{enforceAddr, logOnlyAddr} {
+		for _, addr := range w.addrs {
 			server := "dns://" + net.JoinHostPort(addr, harness.DNSPort)
 			found := false
 			for _, a := range alerts.Alerts {
@@ -132,7 +138,7 @@ func (p *promServer) alertProblems() ([]string, error) {
 	}
 	// Nothing else may fire on this traffic.
 	for _, a := range alerts.Alerts {
-		if a.Labels["alertname"] != "VeilExternalZoneTransfers" && a.Labels["alertname"] != "VeilEnumerationInProgress" {
+		if n := a.Labels["alertname"]; n != "VeilExternalZoneTransfers" && n != "VeilEnumerationInProgress" && n != "VeilCanaryQueried" {
 			out = append(out, fmt.Sprintf("Prometheus: unexpected alert %v (%s)", a.Labels, a.State))
 		}
 	}

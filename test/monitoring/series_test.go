@@ -61,6 +61,16 @@ func checkSeries(t *testing.T, m harness.Metrics) {
 		want("log-only limiter, "+action, "coredns_veil_limited_requests_total", is(0), "server", lo, "action", action)
 	}
 	want("limited, log-only", "coredns_veil_limited_requests_total", pos, "server", lo, "action", "log_only")
+	want("decoys, log-only", "coredns_veil_decoys_total", pos, "server", lo, "mode", "log_only")
+	if vs := m.Values("coredns_veil_decoys_total", "server", enf); len(vs) != 0 {
+		t.Errorf("respond block: decoy series %v, want none (no decoy can be served)", vs)
+	}
+	want("canary queries", "coredns_veil_canary_queries_total", pos, "server", enf)
+	want("canary trips", "coredns_veil_limiter_trips_total", pos, "server", enf, "tier", "v4_32", "rule", "canary")
+	want("no canary", "coredns_veil_canary_queries_total", is(0), "server", lo)
+	if vs := m.Values("coredns_veil_cluster_replicas", "server", enf); len(vs) != 1 || vs[0] != 1 {
+		t.Errorf("cluster replicas of the one replica: %v, want [1]", vs)
+	}
 	want("hidden DocuSign tokens", "coredns_veil_tokens_hidden_total", pos, "server", enf, "vendor", "docusign", "mode", "enforce")
 	want("hidden Google tokens, log-only", "coredns_veil_tokens_hidden_total", pos, "server", lo, "vendor", "google", "mode", "log_only")
 

@@ -73,6 +73,9 @@ func sendTraffic(t *testing.T) {
 		sendQueries(t, addr, logOnly)
 		sendBursts(t, addr, logOnly)
 	}
+	// The canary, which flags its asker at once (answered as a flagged
+	// prefix is: slipped or dropped).
+	exchange(t, "udp", canarySrc, enforceAddr, "vault-admin."+zoneName, dns.TypeA, shortWait)
 }
 
 // sendQueries sends the listener at addr trusted and external positive
