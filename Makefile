@@ -34,8 +34,8 @@ test: ## unit and integration tests, with the race detector
 e2e: ## end-to-end tests with real tools (dig, kdig, dnsrecon, nmap, promtool); needs root
 	$(GO) test -tags e2e -count=1 -timeout 30m -p 1 -v ./test/...
 
-enum: ## the limiter's acceptance test: dnsrecon, fierce, dnsenum, nmap, ldns-walk, a scan relayed through named (~2 min)
-	$(GO) test -tags e2e,enum -count=1 -timeout 30m -run 'TestEnumE2E|TestEnumRelayedScan' -v ./test/enum/
+enum: ## the limiter's acceptance test: dnsrecon, fierce, dnsenum, nmap, ldns-walk, scans relayed through named (~3 min)
+	$(GO) test -tags e2e,enum -count=1 -timeout 30m -run 'TestEnumE2E|TestEnumRelayedScan|TestEnumRelayedBruteForce' -v ./test/enum/
 
 mimic: ## the resolver-mimicking scanner for MINUTES minutes (default 10), names learned per minute
 	VEIL_MIMIC_MINUTES=$${MINUTES:-10} $(GO) test -tags e2e,enum -count=1 -timeout 60m -run TestEnumMimicScanner -v ./test/enum/

@@ -9,7 +9,7 @@ import (
 // This file is the token filter's glue on an answer: the zone's
 // tokens.Policy finds the records to hide and rewrites the answer; veil
 // counts and logs them. A name that the zone holds only for hidden tokens
-// is tokens_hidden.go's, the names are loaded by tokens_load.go, the
+// is tokens_hidden.go's, the names are loaded by zone_load.go, the
 // settings parsed in tokens_setup.go, the metrics tokens_metrics.go.
 
 // filterTokens returns the answer an external client gets: m without the

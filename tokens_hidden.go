@@ -14,7 +14,7 @@ import (
 
 // This file makes a hidden record look like no record. A name that holds
 // nothing but hidden tokens (a zone's tokens.Absence knows them, loaded by
-// tokens_load.go) is answered, for every query type, with what the rest
+// zone_load.go) is answered, for every query type, with what the rest
 // of the chain answers for a twin: a name that does not exist either,
 // where the zone without the tokens answers alike. A name that keeps other
 // records but loses its whole TXT answer gets the chain's NODATA for a

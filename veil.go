@@ -12,7 +12,8 @@
 //
 //   - veil.go (this), setup.go (the Corefile), lifecycle.go (start-up,
 //     reloads, shutdown), handler.go (one verdict per request, veil's own
-//     replies), watch.go (the writer that sees an answer), zone.go,
+//     replies), watch.go (the writer that sees an answer), zone.go and
+//     zone_load.go (each zone, and what is read from its records),
 //     clients.go (a client's address, the trusted and exempt networks),
 //     shape.go (what an answer is), log.go (every log line), metrics.go
 //     and gauges.go (the metrics all capabilities share);
@@ -20,6 +21,8 @@
 //   - limit*.go: the enumeration limiter's glue (package ratelimit holds
 //     its table); cluster.go: sharing it with other replicas through
 //     Redis (package cluster);
+//   - decoy*.go, canary.go: what a flagged prefix gets (package decoy
+//     makes the decoys), and canary names;
 //   - tokens*.go: the verification-token filter (package tokens), and
 //     the names that exist only for hidden tokens;
 //   - onthefly.go: zones the dnssec plugin signs on the fly;

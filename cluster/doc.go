@@ -14,8 +14,15 @@
 // replica installs it (ratelimit's Install), so a block reaches the others
 // within two intervals and a round trip.
 //
-// When Redis is away each replica limits alone, exactly as without the
-// cluster; batches wait in a bounded queue (the oldest dropped), and the
+// A scanner at full speed spends a replica's burst before the first
+// interval ends, so the replicas also count each other (replicas.go: each
+// marks itself alive in a sorted set once a second) and each allows a
+// client 1/N of the bursts (ratelimit's SetShare). The first replica to
+// connect stores a random secret (secret.go) that keys every replica's
+// decoys alike unless the Corefile gives a key.
+//
+// When Redis is away each replica limits alone, with the share it last
+// counted; batches wait in a bounded queue (the oldest dropped), and the
 // Syncer reconnects with a growing backoff. A replica that reconnects, or
 // finds that Redis lost its data (the epoch key changed), reads the blocks
 // in force and announces its own again.
