@@ -138,11 +138,12 @@ func hostAnswer(t *testing.T, q string, qtype uint16, rrs ...string) *dns.Msg {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(s, " NS ") {
+		switch {
+		case strings.Contains(s, " NS "):
 			m.Ns = append(m.Ns, rr)
-		} else if strings.HasPrefix(s, "ns1.") {
+		case strings.HasPrefix(s, "ns1."):
 			m.Extra = append(m.Extra, rr)
-		} else {
+		default:
 			m.Answer = append(m.Answer, rr)
 		}
 	}

@@ -100,7 +100,7 @@ func (r *Recorder) serveUDP() {
 		go func() {
 			defer func() { <-r.sem; r.wg.Done() }()
 			if a := r.relay(q, false); a != nil {
-				r.udp.WriteToUDP(a, client)
+				_, _ = r.udp.WriteToUDP(a, client) // a client gone is a lost answer, as on the wire
 			}
 		}()
 	}
@@ -118,7 +118,7 @@ func (r *Recorder) serveTCP() {
 			defer r.wg.Done()
 			defer c.Close()
 			for {
-				c.SetDeadline(time.Now().Add(IOTimeout))
+				_ = c.SetDeadline(time.Now().Add(IOTimeout))
 				q, err := readFramed(c)
 				if err != nil {
 					return
@@ -169,7 +169,7 @@ func (r *Recorder) forward(q []byte, tcp bool) ([]byte, error) {
 		return nil, err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(IOTimeout))
+	_ = c.SetDeadline(time.Now().Add(IOTimeout))
 	if tcp {
 		if err := writeFramed(c, q); err != nil {
 			return nil, err
