@@ -1,7 +1,6 @@
 package veil
 
 import (
-	"context"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
@@ -113,15 +112,7 @@ func (ww *watcher) askAt(name string) *dns.Msg {
 	req := new(dns.Msg)
 	*req = *ww.req
 	req.Question = []dns.Question{{Name: name, Qtype: ww.req.Question[0].Qtype, Qclass: ww.req.Question[0].Qclass}}
-	cw := &captureWriter{ResponseWriter: ww.ResponseWriter}
-	ctx := ww.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if _, err := ww.v.next(ctx, cw, req); err != nil {
-		return nil
-	}
-	return cw.msg
+	return ww.ask(req)
 }
 
 // writeBlocked writes what a query from a blocked prefix gets (gate's

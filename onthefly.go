@@ -1,7 +1,6 @@
 package veil
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"time"
@@ -64,15 +63,7 @@ func (ww *watcher) unsignedAnswer() *dns.Msg {
 		}
 		req.Extra[i] = rr
 	}
-	cw := &captureWriter{ResponseWriter: ww.ResponseWriter}
-	ctx := ww.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if _, err := ww.v.next(ctx, cw, req); err != nil {
-		return nil
-	}
-	return cw.msg
+	return ww.ask(req)
 }
 
 // resigning is what signing an answer veil changed anew needs: the

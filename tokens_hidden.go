@@ -1,7 +1,6 @@
 package veil
 
 import (
-	"context"
 	"hash/maphash"
 	"math/rand/v2"
 	"slices"
@@ -218,14 +217,10 @@ func (ww *watcher) noteSpelling(m *dns.Msg) {
 func (ww *watcher) nodata() *dns.Msg {
 	req := ww.sent.Copy()
 	req.Question[0].Qtype = ww.v.twins.qtype
-	cw := &captureWriter{ResponseWriter: ww.ResponseWriter}
-	ctx := ww.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if _, err := ww.v.next(ctx, cw, req); err != nil || cw.msg == nil || !isNODATA(cw.msg) {
+	m := ww.ask(req)
+	if m == nil || !isNODATA(m) {
 		return nil
 	}
-	ww.noteSpelling(cw.msg)
-	return ww.asAnswer(cw.msg)
+	ww.noteSpelling(m)
+	return ww.asAnswer(m)
 }

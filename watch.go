@@ -127,6 +127,22 @@ func (ww *watcher) release() {
 	watcherPool.Put(ww)
 }
 
+// ask sends req, an internal query, down the chain in the query's context
+// and returns the answer, nil if there is none: the one way veil asks the
+// chain a question of its own (a twin's, an unsigned twin of a black lie,
+// a decoy's template).
+func (ww *watcher) ask(req *dns.Msg) *dns.Msg {
+	cw := &captureWriter{ResponseWriter: ww.ResponseWriter}
+	ctx := ww.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, err := ww.v.next(ctx, cw, req); err != nil {
+		return nil
+	}
+	return cw.msg
+}
+
 // captureWriter keeps the response of an internal query instead of sending
 // it.
 type captureWriter struct {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/veildns/veil/test/harness"
 )
 
 // The distinguisher judges what a scanner that knows about decoys learns
@@ -108,7 +109,7 @@ func distinguish(obs []observed) verdict {
 	}
 	v.z = math.NaN()
 	if len(decoyLat) >= 1000 && len(laterLat) >= 1000 {
-		v.z = mannWhitneyZ(laterLat, decoyLat)
+		v.z = harness.MannWhitneyZ(laterLat, decoyLat)
 	}
 	return v
 }
@@ -200,47 +201,3 @@ const (
 	obsSize
 	numObservables
 )
-
-// mannWhitneyZ returns the normal approximation of the Mann-Whitney U
-// statistic of samples a and b (ties ranked by their mean).
-func mannWhitneyZ(a, b []float64) float64 {
-	type v struct {
-		x float64
-		a bool
-	}
-	all := make([]v, 0, len(a)+len(b))
-	for _, x := range a {
-		all = append(all, v{x, true})
-	}
-	for _, x := range b {
-		all = append(all, v{x, false})
-	}
-	slices.SortFunc(all, func(p, q v) int { return cmpFloat(p.x, q.x) })
-	var rankA float64
-	for i := 0; i < len(all); {
-		j := i
-		for j < len(all) && all[j].x == all[i].x {
-			j++
-		}
-		mid := float64(i+j+1) / 2
-		for k := i; k < j; k++ {
-			if all[k].a {
-				rankA += mid
-			}
-		}
-		i = j
-	}
-	n1, n2 := float64(len(a)), float64(len(b))
-	u := rankA - n1*(n1+1)/2
-	return (u - n1*n2/2) / math.Sqrt(n1*n2*(n1+n2+1)/12)
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}

@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"fmt"
-	"math"
 	mrand "math/rand/v2"
 	"slices"
 	"testing"
@@ -56,7 +55,7 @@ func BenchmarkTimingTell(b *testing.B) {
 					hidden, public := timePair(b, s.Addr, p.hidden, p.public, p.qtype)
 					dh, dp := median(hidden), median(public)
 					b.ReportMetric(float64(dh-dp)/1e3, "µs-median-diff")
-					b.ReportMetric(mannWhitneyZ(hidden, public), "z")
+					b.ReportMetric(harness.MannWhitneyZ(hidden, public), "z")
 					b.ReportMetric(float64(dp)/1e3, "µs-public")
 				}
 			})
@@ -106,51 +105,4 @@ func median(xs []int64) int64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-// mannWhitneyZ returns the normal approximation of the Mann-Whitney U
-// statistic of a against b, with ties given their mean rank: positive
-// when a tends to be larger.
-func mannWhitneyZ(a, b []int64) float64 {
-	type obs struct {
-		v     int64
-		fromA bool
-	}
-	all := make([]obs, 0, len(a)+len(b))
-	for _, v := range a {
-		all = append(all, obs{v, true})
-	}
-	for _, v := range b {
-		all = append(all, obs{v, false})
-	}
-	slices.SortFunc(all, func(x, y obs) int {
-		switch {
-		case x.v < y.v:
-			return -1
-		case x.v > y.v:
-			return 1
-		}
-		return 0
-	})
-	var rankA, tie float64
-	for i := 0; i < len(all); {
-		j := i
-		for j < len(all) && all[j].v == all[i].v {
-			j++
-		}
-		r := float64(i+j+1) / 2 // ranks i+1 .. j
-		for k := i; k < j; k++ {
-			if all[k].fromA {
-				rankA += r
-			}
-		}
-		t := float64(j - i)
-		tie += t*t*t - t
-		i = j
-	}
-	n1, n2 := float64(len(a)), float64(len(b))
-	u := rankA - n1*(n1+1)/2
-	n := n1 + n2
-	sigma := math.Sqrt(n1 * n2 / 12 * (n + 1 - tie/(n*(n-1))))
-	return (u - n1*n2/2) / sigma
 }
