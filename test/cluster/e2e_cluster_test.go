@@ -25,14 +25,17 @@ import (
 // e2eReplica is a CoreDNS process of the built binary, sharing its
 // limiter through Redis.
 type e2eReplica struct {
-	port int
-	proc *os.Process
-	log  string
+	port    int
+	metrics string // host:port of its /metrics
+	proc    *os.Process
+	log     string
 }
 
-// startE2EReplica starts the built binary with the limiter's defaults and
-// cluster, serving example.org on 127.0.0.1 and a free port.
-func startE2EReplica(t *testing.T, bin, redisAddr string) e2eReplica {
+// startE2EReplica starts the built binary with the limiter's defaults for
+// respond block (a flagged prefix gets no answer, so a block's spreading
+// shows as silence) and cluster, serving example.org on 127.0.0.1 and a
+// free port. TestClusterFullSpeed covers decoys across replicas.
+func startE2EReplica(t *testing.T, bin, redisAddr, prefix string) e2eReplica {
 	t.Helper()
 	dir := t.TempDir()
 	port, metricsPort := harness.FreePort(t), harness.FreePort(t)
@@ -43,12 +46,13 @@ func startE2EReplica(t *testing.T, bin, redisAddr string) e2eReplica {
     veil {
         trusted 127.0.0.1
         limit {
-            cluster redis://%s interval 100ms
+            respond block
+            cluster redis://%s prefix %s interval 100ms
         }
     }
     file %s example.org
 }
-`, port, metricsPort, redisAddr, filepath.Join(harness.ZonesDir(t), "db.example.org")))
+`, port, metricsPort, redisAddr, prefix, filepath.Join(harness.ZonesDir(t), "db.example.org")))
 	addr := net.JoinHostPort(harness.TrustedIP, strconv.Itoa(port))
 	proc := harness.StartCoreDNS(t, bin, corefile, harness.ReadyTimeout, func() error {
 		c := &dns.Client{Timeout: 300 * time.Millisecond}
@@ -61,7 +65,7 @@ func startE2EReplica(t *testing.T, bin, redisAddr string) e2eReplica {
 		}
 		return nil
 	}, "a free port")
-	return e2eReplica{port: port, proc: proc, log: filepath.Join(dir, "coredns.log")}
+	return e2eReplica{port: port, metrics: net.JoinHostPort(harness.TrustedIP, strconv.Itoa(metricsPort)), proc: proc, log: filepath.Join(dir, "coredns.log")}
 }
 
 // dnsperfNXDOMAIN runs dnsperf from src against replica port at qps
@@ -90,8 +94,8 @@ func nxdomains(t *testing.T, o harness.Output) int {
 }
 
 // TestE2ECluster: three replicas of the built binary share their limiter
-// through a real redis-server. dnsperf spreading a scan over the three
-// gets about what it gets from one; a block tripped on one replica stops
+// through a real redis-server, and count each other. dnsperf spreading a
+// scan over the three gets about what it gets from a replica alone; a block tripped on one replica stops
 // dig's queries on the others within a second; a replica stopped with
 // SIGTERM closes its Redis connection.
 func TestE2ECluster(t *testing.T) {
@@ -102,9 +106,11 @@ func TestE2ECluster(t *testing.T) {
 	}
 	bin := harness.BuildCoreDNS(t)
 	r := harness.StartRedis(t)
+	// One replica alone under its own prefix, and three sharing one.
+	alone := startE2EReplica(t, bin, r.Addr, "veil:alone:")
 	rs := make([]e2eReplica, 3)
 	for i := range rs {
-		rs[i] = startE2EReplica(t, bin, r.Addr)
+		rs[i] = startE2EReplica(t, bin, r.Addr, "veil:")
 	}
 	names := filepath.Join(t.TempDir(), "names")
 	var b strings.Builder
@@ -112,9 +118,17 @@ func TestE2ECluster(t *testing.T) {
 		fmt.Fprintf(&b, "e2e-guess-%d.example.org A\n", i)
 	}
 	harness.WriteFile(t, names, b.String())
-	time.Sleep(500 * time.Millisecond) // every replica connected: a few intervals
+	// Every replica connected and counting the others (once a second).
+	for _, rep := range append([]e2eReplica{alone}, rs...) {
+		want := map[bool]float64{true: 1, false: 3}[rep.port == alone.port]
+		if _, ok := waitFor(3*time.Second, func() bool {
+			return harness.ScrapeText(t, rep.metrics, "coredns_veil_cluster_replicas").Sum("coredns_veil_cluster_replicas") == want
+		}); !ok {
+			t.Fatalf("replica on port %d does not count %v replicas", rep.port, want)
+		}
+	}
 
-	single := nxdomains(t, dnsperfNXDOMAIN(t, "127.0.93.1", rs[0].port, 210, names))
+	single := nxdomains(t, dnsperfNXDOMAIN(t, "127.0.93.1", alone.port, 210, names))
 	outs := make(chan harness.Output, len(rs))
 	for _, rep := range rs {
 		go func() { outs <- dnsperfNXDOMAIN(t, "127.0.92.1", rep.port, 70, names) }()
