@@ -8,7 +8,7 @@ BENCHTIME ?= 1s
 COUNT     ?= 8
 
 # Native fuzz targets, as package:target.
-FUZZ_TARGETS = .:FuzzHandler .:FuzzParse .:FuzzSignedAbsence ./tokens:FuzzRewrite ./tokens:FuzzClassify ./tokens:FuzzAbsence ./cluster:FuzzDecode
+FUZZ_TARGETS = .:FuzzHandler .:FuzzParse .:FuzzSignedAbsence ./tokens:FuzzRewrite ./tokens:FuzzClassify ./tokens:FuzzAbsence ./cluster:FuzzDecode ./decoy:FuzzDecoy
 
 # The container image make image builds (deploy/Dockerfile), the engine it
 # builds it with (docker if its daemon answers, else podman, else buildah),
