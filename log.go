@@ -76,7 +76,7 @@ func (s *sampledLog) limitedEvent(act action, client netip.Addr, qname, zone str
 		limitedLabel(act), qname, zone, client, more)
 }
 
-// tripEvent logs a prefix the limiter blocked, sampled.
+// tripEvent logs a prefix the limiter flagged, sampled.
 func (s *sampledLog) tripEvent(res ratelimit.Result, client netip.Addr, qname, zone string, block time.Duration, logOnly bool) {
 	ok, more := s.allow(logTrip)
 	if !ok {

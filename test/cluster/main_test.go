@@ -24,8 +24,9 @@ import (
 
 func TestMain(m *testing.M) { harness.Main(m) }
 
-// replicaCorefile serves example.org with veil's limiter at its defaults
-// (rate 15/s, burst 100, block 120s; stub 1/s, burst 4) and a small table,
+// replicaCorefile serves example.org with veil's limiter at the defaults
+// of respond block, which startReplicasLine adds unless told otherwise
+// (rate 15/s, burst 100, block 120s; stub 1/s, burst 4), and a small table,
 // so scrapes stay quick under -race. {limits} holds more limit lines,
 // {cluster} the cluster line.
 const replicaCorefile = `example.org:{port} {
