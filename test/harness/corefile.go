@@ -40,7 +40,7 @@ const DefaultVeil = `veil {
 
 // LimitVeil is veil with respond block and its defaults (rate 15/s,
 // burst 100, stub 1/s burst 4, block 120s): a flagged prefix is blocked
-// rather than given decoys; its ratio rule on (0.8 of at
+// rather than given decoys; with the ratio rule on (0.8 of at
 // least 20 responses in 30s) and slip 2 (the default, 1, slips every
 // blocked query; the slip tests need both fates). The tests of the denial
 // rules drive it with resolver-like queries (ResolverQuery), which only
