@@ -22,9 +22,11 @@ import (
 // types and counts of each section, the TTLs, the /24 or /64 of each
 // address and for how many names the address answers (1, 2, or more),
 // CNAME
-// targets, the size (less the name's own length). Latency is judged over
-// the whole sample: the hits after the first decoy and the decoys, each
-// at least 1,000, must not differ (Mann-Whitney |z| at most 3).
+// targets, the size (less the name's own length). Latency is compared
+// over the whole sample, the hits after the first decoy against the
+// decoys (each at least 1,000), and reported as a Mann-Whitney z: the
+// tests log it and do not judge it, since timings are noise on a shared
+// machine; BenchmarkDecoys measures the difference (decoy_bench_test.go).
 
 // placeholderName stands for the question name when an answer's size is
 // compared.
@@ -44,10 +46,20 @@ func (o observed) positive() bool {
 	return o.msg != nil && o.msg.Rcode == dns.RcodeSuccess && len(o.msg.Answer) > 0
 }
 
+// learnedHit is a hit the scanner can tell is real, and why: "before the
+// first decoy" or the observable that sets it apart.
+type learnedHit struct {
+	observed
+	why string
+}
+
+// observableNames names the observables features returns, by index.
+var observableNames = [numObservables]string{"flags", "sections", "TTLs", "networks", "recurrence", "CNAMEs", "size"}
+
 // verdict is what the distinguisher found.
 type verdict struct {
-	learned    []observed // hits the scanner can tell are real
-	hits       int        // hits in all
+	learned    []learnedHit // hits the scanner can tell are real
+	hits       int          // hits in all
 	decoys     int
 	firstDecoy time.Time // zero if there was none
 	z          float64   // latency, hits after the first decoy against decoys; NaN if too few
@@ -97,13 +109,13 @@ func distinguish(obs []observed) verdict {
 		}
 		v.hits++
 		if v.firstDecoy.IsZero() || o.at.Before(v.firstDecoy) {
-			v.learned = append(v.learned, o)
+			v.learned = append(v.learned, learnedHit{o, "before the first decoy"})
 			continue
 		}
 		laterLat = append(laterLat, float64(o.latency))
 		for i, f := range features(o.msg, o.name, recur) {
 			if !decoyValues[i][f] {
-				v.learned = append(v.learned, o)
+				v.learned = append(v.learned, learnedHit{o, fmt.Sprintf("by its %s (%q)", observableNames[i], f)})
 				break
 			}
 		}
@@ -124,6 +136,30 @@ func (v verdict) learnedNames() []string {
 		}
 	}
 	return names
+}
+
+// reasons returns, for the distinct names of v.learned, why each was
+// learned (the first reason for a name learned more than once), counted:
+// what a failed bound prints.
+func (v verdict) reasons() string {
+	seen := map[string]bool{}
+	count := map[string]int{}
+	var order []string
+	for _, o := range v.learned {
+		if seen[o.name] {
+			continue
+		}
+		seen[o.name] = true
+		if count[o.why] == 0 {
+			order = append(order, o.why)
+		}
+		count[o.why]++
+	}
+	parts := make([]string, len(order))
+	for i, why := range order {
+		parts[i] = fmt.Sprintf("%d %s", count[why], why)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // answerAddrs returns the addresses in m's answer section.
