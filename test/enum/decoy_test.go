@@ -357,16 +357,16 @@ func TestDistinguisherCatchesWrongTTL(t *testing.T) {
 	if v.decoys != 40 || v.hits != 43 {
 		t.Fatalf("%d decoys and %d hits, want 40 and 43", v.decoys, v.hits)
 	}
-	if got := v.learnedNames(); len(got) != 3 {
-		t.Errorf("learned %v, want the 3 hosts asked before the first decoy", got)
+	if got, why := v.learnedNames(), v.reasons(); len(got) != 3 || why != "3 before the first decoy" {
+		t.Errorf("learned %v (%s), want the 3 hosts asked before the first decoy", got, why)
 	}
 	for _, c := range []struct {
-		name   string
-		tamper func(m *dns.Msg)
+		name, observable string
+		tamper           func(m *dns.Msg)
 	}{
-		{"TTL", func(m *dns.Msg) { m.Answer[0].Header().Ttl = 300 }},
-		{"network", func(m *dns.Msg) { m.Answer[0].(*dns.A).A = netip.MustParseAddr("198.51.100.7").AsSlice() }},
-		{"flags", func(m *dns.Msg) { m.Authoritative = false }},
+		{"TTL", "TTLs", func(m *dns.Msg) { m.Answer[0].Header().Ttl = 300 }},
+		{"network", "networks", func(m *dns.Msg) { m.Answer[0].(*dns.A).A = netip.MustParseAddr("198.51.100.7").AsSlice() }},
+		{"flags", "flags", func(m *dns.Msg) { m.Authoritative = false }},
 	} {
 		tampered := slices.Clone(obs)
 		for i, o := range tampered {
@@ -375,8 +375,13 @@ func TestDistinguisherCatchesWrongTTL(t *testing.T) {
 				c.tamper(tampered[i].msg)
 			}
 		}
-		if got := distinguish(tampered).learnedNames(); len(got) != len(hosts) {
+		tv := distinguish(tampered)
+		if got := tv.learnedNames(); len(got) != len(hosts) {
 			t.Errorf("decoys with another %s: learned %d names, want all %d hosts", c.name, len(got), len(hosts))
+		}
+		want := fmt.Sprintf("3 before the first decoy, %d by its %s", len(hosts)-3, c.observable)
+		if got := tv.reasons(); got != want {
+			t.Errorf("decoys with another %s: learned %q, want %q", c.name, got, want)
 		}
 	}
 }

@@ -115,7 +115,7 @@ func distinguish(obs []observed) verdict {
 		laterLat = append(laterLat, float64(o.latency))
 		for i, f := range features(o.msg, o.name, recur) {
 			if !decoyValues[i][f] {
-				v.learned = append(v.learned, learnedHit{o, fmt.Sprintf("by its %s (%q)", observableNames[i], f)})
+				v.learned = append(v.learned, learnedHit{o, "by its " + observableNames[i]})
 				break
 			}
 		}
