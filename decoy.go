@@ -61,9 +61,13 @@ func (v *Veil) decoyKey() decoy.Key {
 // Both ways cost the same, so a scanner cannot time them apart: a decoy is
 // the chain's lookup of a name that does not exist, then of a host (the
 // template), then the decoy made; a true answer is the lookup of the name,
-// then of a name that does not exist (the question's twin,
-// tokens.TwinName, fresh for each new question as the scanner's misses
-// are), then a decoy made of it and dropped.
+// then of a name that does not exist (the template's twin,
+// tokens.TwinName), then a decoy made of it and dropped: one NXDOMAIN and
+// one host each way. The second lookup is of one name per template either
+// way, so a cache in front of the backend holds it about as often; the
+// question's own twin, new with every new name, missed the cache where a
+// decoy's template hit it, and a new host's true answer came microseconds
+// slower than a decoy (BenchmarkDecoyTell, docs/performance.md).
 func (ww *watcher) writeFlagged(m *dns.Msg) error {
 	if carriesDNSSEC(m) {
 		if ww.blockedOwn {
@@ -76,7 +80,7 @@ func (ww *watcher) writeFlagged(m *dns.Msg) error {
 	template, ok := p.Template(q.Name)
 	if m.Rcode != dns.RcodeNameError {
 		if ok {
-			ww.askAt(tokens.TwinName(q.Name, ww.zone.name, ww.v.twins.key, false))
+			ww.askAt(tokens.TwinName(template, ww.zone.name, ww.v.twins.key, false))
 			_ = p.Answer(m, q.Name, q.Name)
 		}
 		ww.counters.flaggedAnswered.Inc()
