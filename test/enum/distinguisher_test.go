@@ -26,7 +26,7 @@ import (
 // over the whole sample, the hits after the first decoy against the
 // decoys (each at least 1,000), and reported as a Mann-Whitney z: the
 // tests log it and do not judge it, since timings are noise on a shared
-// machine; BenchmarkDecoys measures the difference (decoy_bench_test.go).
+// machine; BenchmarkDecoyTell measures the difference (decoy_timing_test.go).
 
 // placeholderName stands for the question name when an answer's size is
 // compared.

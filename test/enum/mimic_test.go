@@ -360,7 +360,7 @@ func runMimic(t *testing.T, z *zoneData, v mimicVariant, minutes int) ([]mimicMi
 			res[min(int(o.at.Sub(begin)/time.Minute), minutes-1)].learned++
 		}
 	}
-	t.Logf("padding %s from %s: found %d names (%d real, %d of them learned: %s; the first decoy at %v), %d decoys, latency z %.2f (logged, not judged: BenchmarkDecoys times it), in %v (seed %d), %d guesses left",
+	t.Logf("padding %s from %s: found %d names (%d real, %d of them learned: %s; the first decoy at %v), %d decoys, latency z %.2f (logged, not judged: BenchmarkDecoyTell times it), in %v (seed %d), %d guesses left",
 		v.name, v.src, len(found), verdict.hits, len(verdict.learnedNames()), verdict.reasons(), sinceOr(verdict.firstDecoy, begin),
 		verdict.decoys, verdict.z, time.Since(begin).Round(time.Second), seed, len(queue))
 	return res, verdict.reasons()
