@@ -383,5 +383,8 @@ func TestDistinguisherCatchesWrongTTL(t *testing.T) {
 		if got := tv.reasons(); got != want {
 			t.Errorf("decoys with another %s: learned %q, want %q", c.name, got, want)
 		}
+		if got := tv.examples(1); !strings.Contains(got, "by its "+c.observable+" ") {
+			t.Errorf("decoys with another %s: example %q names no value of its %s", c.name, got, c.observable)
+		}
 	}
 }

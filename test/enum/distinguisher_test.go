@@ -19,10 +19,12 @@ import (
 // counts as learned only if the scanner can tell it is real: it came
 // before the first decoy that client got, or its answer differs from every
 // decoy that client got in some observable: the rcode, the flags, the
-// types and counts of each section, the TTLs, the /24 or /64 of each
+// types and counts of each section, the TTLs (both as read and as they
+// were when the client first asked the name: a resolver's cache counts
+// them down from then, which the client knows, so the oldest entries,
+// cached before the first decoy, tell nothing), the /24 or /64 of each
 // address and for how many names the address answers (1, 2, or more),
-// CNAME
-// targets, the size (less the name's own length). Latency is compared
+// CNAME targets, the size (less the name's own length). Latency is compared
 // over the whole sample, the hits after the first decoy against the
 // decoys (each at least 1,000), and reported as a Mann-Whitney z: the
 // tests log it and do not judge it, since timings are noise on a shared
@@ -47,14 +49,15 @@ func (o observed) positive() bool {
 }
 
 // learnedHit is a hit the scanner can tell is real, and why: "before the
-// first decoy" or the observable that sets it apart.
+// first decoy" or the observable that sets it apart, with the value no
+// decoy showed.
 type learnedHit struct {
 	observed
-	why string
+	why, value string
 }
 
 // observableNames names the observables features returns, by index.
-var observableNames = [numObservables]string{"flags", "sections", "TTLs", "networks", "recurrence", "CNAMEs", "size"}
+var observableNames = [numObservables]string{"flags", "sections", "TTLs", "TTLs when first asked", "networks", "recurrence", "CNAMEs", "size"}
 
 // verdict is what the distinguisher found.
 type verdict struct {
@@ -85,6 +88,17 @@ func distinguish(obs []observed) verdict {
 	for a, n := range names {
 		recur[a] = min(len(n), 3)
 	}
+	// When the client first asked each name: a resolver's cache counts
+	// the TTLs down from then.
+	first := map[string]time.Time{}
+	for _, o := range obs {
+		if t, ok := first[o.name]; !ok || o.at.Before(t) {
+			first[o.name] = o.at
+		}
+	}
+	featuresOf := func(o observed) [numObservables]string {
+		return features(o.msg, o.name, recur, o.at.Sub(first[o.name]))
+	}
 	// The values decoys showed, per observable.
 	var decoyValues [numObservables]map[string]bool
 	for i := range decoyValues {
@@ -97,7 +111,7 @@ func distinguish(obs []observed) verdict {
 			if v.firstDecoy.IsZero() {
 				v.firstDecoy = o.at
 			}
-			for i, f := range features(o.msg, o.name, recur) {
+			for i, f := range featuresOf(o) {
 				decoyValues[i][f] = true
 			}
 			decoyLat = append(decoyLat, float64(o.latency))
@@ -109,13 +123,17 @@ func distinguish(obs []observed) verdict {
 		}
 		v.hits++
 		if v.firstDecoy.IsZero() || o.at.Before(v.firstDecoy) {
-			v.learned = append(v.learned, learnedHit{o, "before the first decoy"})
+			v.learned = append(v.learned, learnedHit{o, "before the first decoy", ""})
 			continue
 		}
 		laterLat = append(laterLat, float64(o.latency))
-		for i, f := range features(o.msg, o.name, recur) {
-			if !decoyValues[i][f] {
-				v.learned = append(v.learned, learnedHit{o, "by its " + observableNames[i]})
+		fs := featuresOf(o)
+		for i, f := range fs {
+			// TTLs tell only if they differ both as read and as they
+			// were when the client first asked.
+			if !decoyValues[i][f] && !(i == obsTTLs && decoyValues[obsFirstTTLs][fs[obsFirstTTLs]]) &&
+				!(i == obsFirstTTLs && decoyValues[obsTTLs][fs[obsTTLs]]) {
+				v.learned = append(v.learned, learnedHit{o, "by its " + observableNames[i], f})
 				break
 			}
 		}
@@ -162,6 +180,18 @@ func (v verdict) reasons() string {
 	return strings.Join(parts, ", ")
 }
 
+// examples returns up to n of v's hits learned by an observable, each
+// with the value no decoy showed: what a failed bound prints.
+func (v verdict) examples(n int) string {
+	var out []string
+	for _, o := range v.learned {
+		if o.value != "" && len(out) < n {
+			out = append(out, fmt.Sprintf("%s %s %q at %s", o.name, o.why, o.value, o.at.Format("15:04:05.000")))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 // answerAddrs returns the addresses in m's answer section.
 func answerAddrs(m *dns.Msg) []netip.Addr {
 	var out []netip.Addr
@@ -181,7 +211,7 @@ func answerAddrs(m *dns.Msg) []netip.Addr {
 // flags; the types and counts of each section; the TTLs; the networks of
 // the addresses; for how many names each address answers; CNAME targets;
 // the size less the name's own length.
-func features(m *dns.Msg, qname string, recur map[netip.Addr]int) [numObservables]string {
+func features(m *dns.Msg, qname string, recur map[netip.Addr]int, age time.Duration) [numObservables]string {
 	var f [numObservables]strings.Builder
 	fmt.Fprintf(&f[obsFlags], "%s aa=%v tc=%v rd=%v ra=%v ad=%v cd=%v", dns.RcodeToString[m.Rcode], m.Authoritative, m.Truncated,
 		m.RecursionDesired, m.RecursionAvailable, m.AuthenticatedData, m.CheckingDisabled)
@@ -191,6 +221,9 @@ func features(m *dns.Msg, qname string, recur map[netip.Addr]int) [numObservable
 			h := rr.Header()
 			fmt.Fprintf(&f[obsSections], " %s", dns.TypeToString[h.Rrtype])
 			fmt.Fprintf(&f[obsTTLs], " %d", h.Ttl)
+			if h.Rrtype != dns.TypeOPT {
+				fmt.Fprintf(&f[obsFirstTTLs], " %d", int64(h.Ttl)+int64(age.Round(time.Second)/time.Second))
+			}
 			switch a := rr.(type) {
 			case *dns.A:
 				ip := netip.MustParseAddr(a.A.String())
@@ -232,6 +265,7 @@ const (
 	obsFlags = iota
 	obsSections
 	obsTTLs
+	obsFirstTTLs // the TTLs plus the time since the client first asked the name
 	obsNetworks
 	obsRecurrence
 	obsCNAMEs

@@ -363,7 +363,7 @@ func runMimic(t *testing.T, z *zoneData, v mimicVariant, minutes int) ([]mimicMi
 	t.Logf("padding %s from %s: found %d names (%d real, %d of them learned: %s; the first decoy at %v), %d decoys, latency z %.2f (logged, not judged: BenchmarkDecoyTell times it), in %v (seed %d), %d guesses left",
 		v.name, v.src, len(found), verdict.hits, len(verdict.learnedNames()), verdict.reasons(), sinceOr(verdict.firstDecoy, begin),
 		verdict.decoys, verdict.z, time.Since(begin).Round(time.Second), seed, len(queue))
-	return res, verdict.reasons()
+	return res, verdict.reasons() + "; " + verdict.examples(5)
 }
 
 // sinceOr returns t since begin, or "never" for a zero t.

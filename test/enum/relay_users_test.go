@@ -81,8 +81,8 @@ func TestEnumRelayedBruteForce(t *testing.T) {
 	})
 	wg.Wait()
 	v := distinguish(obs)
-	t.Logf("relayed brute force: %d answers, %d real names among them, %d decoys, %d names learned (%s; the first decoy at %v); users: %d of %d answered correctly, %d slower than %v",
-		len(obs), v.hits, v.decoys, len(v.learnedNames()), v.reasons(), v.firstDecoy.Sub(obs[0].at).Round(time.Millisecond),
+	t.Logf("relayed brute force: %d answers, %d real names among them, %d decoys, %d names learned (%s; the first decoy at %v; %s); users: %d of %d answered correctly, %d slower than %v",
+		len(obs), v.hits, v.decoys, len(v.learnedNames()), v.reasons(), v.firstDecoy.Sub(obs[0].at).Round(time.Millisecond), v.examples(8),
 		relayUsers-len(wrong), relayUsers, len(slow), relayUserMaxDelay)
 	if len(wrong) > 0 {
 		t.Errorf("%d of the users' %d lookups not answered correctly, for example %v", len(wrong), relayUsers, wrong[:min(len(wrong), 3)])
@@ -91,7 +91,7 @@ func TestEnumRelayedBruteForce(t *testing.T) {
 		t.Errorf("%d of the users' lookups took longer than %v: %v", len(slow), relayUserMaxDelay, slow[:min(len(slow), 5)])
 	}
 	if n := len(v.learnedNames()); n > mimicMaxFirstMinute {
-		t.Errorf("the relayed scan learned %d names in its minute, more than %d (%s)", n, mimicMaxFirstMinute, v.reasons())
+		t.Errorf("the relayed scan learned %d names in its minute, more than %d (%s; %s)", n, mimicMaxFirstMinute, v.reasons(), v.examples(5))
 	}
 	if v.decoys == 0 {
 		t.Error("the relayed scan got no decoy: veil never flagged the resolver")
