@@ -129,10 +129,7 @@ func distinguish(obs []observed) verdict {
 		laterLat = append(laterLat, float64(o.latency))
 		fs := featuresOf(o)
 		for i, f := range fs {
-			// TTLs tell only if they differ both as read and as they
-			// were when the client first asked.
-			if !decoyValues[i][f] && !(i == obsTTLs && decoyValues[obsFirstTTLs][fs[obsFirstTTLs]]) &&
-				!(i == obsFirstTTLs && decoyValues[obsTTLs][fs[obsTTLs]]) {
+			if !shown(decoyValues, fs, i) {
 				v.learned = append(v.learned, learnedHit{o, "by its " + observableNames[i], f})
 				break
 			}
@@ -143,6 +140,16 @@ func distinguish(obs []observed) verdict {
 		v.z = harness.MannWhitneyZ(laterLat, decoyLat)
 	}
 	return v
+}
+
+// shown reports whether some decoy showed observable i's value in fs.
+// TTLs tell only if they differ both as read and as they were when the
+// client first asked.
+func shown(decoyValues [numObservables]map[string]bool, fs [numObservables]string, i int) bool {
+	if i == obsTTLs || i == obsFirstTTLs {
+		return decoyValues[obsTTLs][fs[obsTTLs]] || decoyValues[obsFirstTTLs][fs[obsFirstTTLs]]
+	}
+	return decoyValues[i][fs[i]]
 }
 
 // learnedNames returns the distinct names of v.learned.
