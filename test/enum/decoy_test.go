@@ -388,3 +388,50 @@ func TestDistinguisherCatchesWrongTTL(t *testing.T) {
 		}
 	}
 }
+
+// TestDistinguisherTTLsCountingDown: TTLs that a resolver's cache counts
+// down tell nothing the client does not know (its oldest entry, made before
+// the first decoy, shows a TTL no decoy does), but TTLs an authoritative
+// server gives, which do not count down, tell even when they differ by one
+// second.
+func TestDistinguisherTTLsCountingDown(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	answer := func(name string, ttl uint32) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		m.Response, m.Rcode = true, dns.RcodeSuccess
+		rr, err := dns.NewRR(fmt.Sprintf("%s %d IN A 192.0.2.%d", name, ttl, 1+len(name)%250))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Answer = []dns.RR{rr}
+		return m
+	}
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	// Through a resolver: host-0 cached at 0 s, before the first decoy at
+	// 1 s, asked again at 60 s; the decoys cached at 1 s and 2 s, asked
+	// again within the minute; host-1 first asked after the first decoy.
+	counted := []observed{
+		{name: "host-0.example.org.", exists: true, at: at(0), msg: answer("host-0.example.org.", 3600)},
+		{name: "miss-1.example.org.", at: at(1), msg: answer("miss-1.example.org.", 3600)},
+		{name: "miss-2.example.org.", at: at(2), msg: answer("miss-2.example.org.", 3600)},
+		{name: "host-1.example.org.", exists: true, at: at(3), msg: answer("host-1.example.org.", 3600)},
+		{name: "miss-1.example.org.", at: at(40), msg: answer("miss-1.example.org.", 3561)},
+		{name: "miss-2.example.org.", at: at(59), msg: answer("miss-2.example.org.", 3543)},
+		{name: "host-1.example.org.", exists: true, at: at(50), msg: answer("host-1.example.org.", 3553)},
+		{name: "host-0.example.org.", exists: true, at: at(60), msg: answer("host-0.example.org.", 3540)},
+	}
+	slices.SortFunc(counted, func(a, b observed) int { return a.at.Compare(b.at) })
+	if got := distinguish(counted).reasons(); got != "1 before the first decoy" {
+		t.Errorf("through a resolver: learned %q, want only host-0, asked before the first decoy", got)
+	}
+	// From veil itself: the decoys' TTL a second short of the hosts'.
+	direct := []observed{
+		{name: "miss-1.example.org.", at: at(0), msg: answer("miss-1.example.org.", 3599)},
+		{name: "host-1.example.org.", exists: true, at: at(1), msg: answer("host-1.example.org.", 3600)},
+		{name: "miss-1.example.org.", at: at(2), msg: answer("miss-1.example.org.", 3599)},
+	}
+	if got := distinguish(direct).reasons(); got != "1 by its TTLs" {
+		t.Errorf("from the server: learned %q, want host-1 by its TTLs", got)
+	}
+}

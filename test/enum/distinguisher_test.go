@@ -19,10 +19,11 @@ import (
 // counts as learned only if the scanner can tell it is real: it came
 // before the first decoy that client got, or its answer differs from every
 // decoy that client got in some observable: the rcode, the flags, the
-// types and counts of each section, the TTLs (both as read and as they
-// were when the client first asked the name: a resolver's cache counts
-// them down from then, which the client knows, so the oldest entries,
-// cached before the first decoy, tell nothing), the /24 or /64 of each
+// types and counts of each section, the TTLs (both as read and, where
+// they counted down since the client first asked the name, as they were
+// then: a resolver's cache counts them down from then, which the client
+// knows, so its oldest entries, cached before the first decoy, tell
+// nothing), the /24 or /64 of each
 // address and for how many names the address answers (1, 2, or more),
 // CNAME targets, the size (less the name's own length). Latency is compared
 // over the whole sample, the hits after the first decoy against the
@@ -88,16 +89,21 @@ func distinguish(obs []observed) verdict {
 	for a, n := range names {
 		recur[a] = min(len(n), 3)
 	}
-	// When the client first asked each name: a resolver's cache counts
+	// The client's first answer for each name: a resolver's cache counts
 	// the TTLs down from then.
-	first := map[string]time.Time{}
+	first := map[string]observed{}
 	for _, o := range obs {
-		if t, ok := first[o.name]; !ok || o.at.Before(t) {
-			first[o.name] = o.at
+		if f, ok := first[o.name]; !ok || o.at.Before(f.at) {
+			first[o.name] = o
 		}
 	}
 	featuresOf := func(o observed) [numObservables]string {
-		return features(o.msg, o.name, recur, o.at.Sub(first[o.name]))
+		fs := features(o.msg, o.name, recur)
+		fs[obsFirstTTLs] = fs[obsTTLs]
+		if f := first[o.name]; f.msg != nil && fs[obsTTLs] != ttls(f.msg, 0) {
+			fs[obsFirstTTLs] = ttls(o.msg, o.at.Sub(f.at)) // they counted down
+		}
+		return fs
 	}
 	// The values decoys showed, per observable.
 	var decoyValues [numObservables]map[string]bool
@@ -218,7 +224,7 @@ func answerAddrs(m *dns.Msg) []netip.Addr {
 // flags; the types and counts of each section; the TTLs; the networks of
 // the addresses; for how many names each address answers; CNAME targets;
 // the size less the name's own length.
-func features(m *dns.Msg, qname string, recur map[netip.Addr]int, age time.Duration) [numObservables]string {
+func features(m *dns.Msg, qname string, recur map[netip.Addr]int) [numObservables]string {
 	var f [numObservables]strings.Builder
 	fmt.Fprintf(&f[obsFlags], "%s aa=%v tc=%v rd=%v ra=%v ad=%v cd=%v", dns.RcodeToString[m.Rcode], m.Authoritative, m.Truncated,
 		m.RecursionDesired, m.RecursionAvailable, m.AuthenticatedData, m.CheckingDisabled)
@@ -227,10 +233,6 @@ func features(m *dns.Msg, qname string, recur map[netip.Addr]int, age time.Durat
 		for _, rr := range sec {
 			h := rr.Header()
 			fmt.Fprintf(&f[obsSections], " %s", dns.TypeToString[h.Rrtype])
-			fmt.Fprintf(&f[obsTTLs], " %d", h.Ttl)
-			if h.Rrtype != dns.TypeOPT {
-				fmt.Fprintf(&f[obsFirstTTLs], " %d", int64(h.Ttl)+int64(age.Round(time.Second)/time.Second))
-			}
 			switch a := rr.(type) {
 			case *dns.A:
 				ip := netip.MustParseAddr(a.A.String())
@@ -245,6 +247,7 @@ func features(m *dns.Msg, qname string, recur map[netip.Addr]int, age time.Durat
 			}
 		}
 	}
+	f[obsTTLs].WriteString(ttls(m, 0))
 	// The size with the question name's own length taken out: the same
 	// answer for a longer name is longer by that much.
 	c := m.Copy()
@@ -267,12 +270,28 @@ func features(m *dns.Msg, qname string, recur map[netip.Addr]int, age time.Durat
 	return out
 }
 
-// The observables features returns.
+// ttls returns the TTLs of m's records, each plus age in whole seconds
+// (the OPT record's, its flags, as they are).
+func ttls(m *dns.Msg, age time.Duration) string {
+	var b strings.Builder
+	for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		for _, rr := range sec {
+			ttl := int64(rr.Header().Ttl)
+			if rr.Header().Rrtype != dns.TypeOPT {
+				ttl += int64(age.Round(time.Second) / time.Second)
+			}
+			fmt.Fprintf(&b, " %d", ttl)
+		}
+	}
+	return b.String()
+}
+
+// The observables features returns (obsFirstTTLs is distinguish's).
 const (
 	obsFlags = iota
 	obsSections
 	obsTTLs
-	obsFirstTTLs // the TTLs plus the time since the client first asked the name
+	obsFirstTTLs // the TTLs as when the client first asked the name, if they counted down since
 	obsNetworks
 	obsRecurrence
 	obsCNAMEs
