@@ -256,7 +256,7 @@ func TestDecoysSignedZone(t *testing.T) {
 	harness.Exchange(t, "tcp", src, s.Addr, harness.ResolverQuery("canary-trap.signed.test."))
 	for _, name := range []string{"www.signed.test.", "no-such-host.signed.test."} {
 		do := queryAs(name, dns.TypeA, true)
-		do.SetEdns0(1232, true)
+		do.IsEdns0().SetDo()
 		if r := harness.Exchange(t, "tcp", src, s.Addr, do); r.Rcode != dns.RcodeRefused || harness.EDE(r) != int(dns.ExtendedErrorCodeBlocked) {
 			t.Errorf("%s with DO over TCP from a flagged client: want REFUSED with EDE 15, got\n%s", name, r)
 		}

@@ -22,7 +22,7 @@ func onTheFlyCorefile(veilBlock, keyBase string) string {
 func doQuery(name string, qtype uint16) *dns.Msg {
 	m := harness.ResolverQuery(name)
 	m.Question[0].Qtype = qtype
-	m.SetEdns0(1232, true)
+	m.IsEdns0().SetDo() // the one OPT record ResolverQuery added
 	return m
 }
 

@@ -120,19 +120,40 @@ func startServer(t testing.TB, corefile string, shutdown bool) Server {
 	}
 }
 
-// FreePort returns a port that is free for both UDP and TCP on 127.0.0.1.
+// handedOut holds the ports FreePort returned in this process. A port is
+// never returned twice: a server on a port an earlier test's server had
+// would have the same listener, and veil carries a stopped server's
+// limiter table (its blocks and counts) over to a new one on the same
+// listener, as it does across a reload.
+var handedOut struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// FreePort returns a port that is free for both UDP and TCP on 127.0.0.1
+// and that it has not returned before in this process.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	for range 50 {
 		l, err := net.Listen("tcp", TrustedIP+":0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		port := l.Addr().(*net.TCPAddr).Port
+		if handedOut.ports[port] {
+			l.Close()
+			continue
+		}
 		u, err := net.ListenPacket("udp", fmt.Sprintf("%s:%d", TrustedIP, port))
 		l.Close()
 		if err == nil {
 			u.Close()
+			if handedOut.ports == nil {
+				handedOut.ports = map[int]bool{}
+			}
+			handedOut.ports[port] = true
 			return port
 		}
 	}

@@ -231,7 +231,7 @@ func TestTokensSignedZoneValidates(t *testing.T) {
 			// bytes the server truncates it and the client would retry
 			// over TCP, which is tested too.
 			q := txtQuery(name, true)
-			q.SetEdns0(4096, true)
+			q.IsEdns0().SetUDPSize(4096)
 			m := harness.Exchange(t, network, harness.ExternalIP, s.Addr, q)
 			var rrset []dns.RR
 			var sig *dns.RRSIG
