@@ -5,7 +5,6 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,9 +67,9 @@ func BenchmarkDecoyTell(b *testing.B) {
 				for b.Loop() {
 					addr, hosts := decoyTimingServer(b, cache)
 					hits, decoys := timeDecoys(b, addr, hosts, again)
-					b.ReportMetric(float64(median(decoys)-median(hits))/1e3, "µs-median-diff")
+					b.ReportMetric(float64(harness.Median(decoys)-harness.Median(hits))/1e3, "µs-median-diff")
 					b.ReportMetric(harness.MannWhitneyZ(decoys, hits), "z")
-					b.ReportMetric(float64(median(hits))/1e3, "µs-hit")
+					b.ReportMetric(float64(harness.Median(hits))/1e3, "µs-hit")
 				}
 			})
 		}
@@ -179,11 +178,4 @@ func timingLabel(i, set uint64) string {
 		b[j] = byte('a' + h.Uint64()%26)
 	}
 	return string(b[:])
-}
-
-// median returns the median of xs.
-func median(xs []int64) int64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

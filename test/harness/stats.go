@@ -9,8 +9,9 @@ import (
 // MannWhitneyZ returns the normal approximation of the Mann-Whitney U
 // statistic of samples a against b, ties given their mean rank and the
 // variance corrected for them: positive when a tends to be larger. The
-// tests use it to ask whether latencies tell two kinds of answer apart
-// (|z| > 3 at a thousand samples or more each).
+// timing benchmarks and the mimic scanner report it for latencies of two
+// kinds of answer (|z| over 3 at a thousand samples or more each tells
+// them apart).
 func MannWhitneyZ[T cmp.Ordered](a, b []T) float64 {
 	type obs struct {
 		v     T
@@ -45,4 +46,12 @@ func MannWhitneyZ[T cmp.Ordered](a, b []T) float64 {
 	n := n1 + n2
 	sigma := math.Sqrt(n1 * n2 / 12 * (n + 1 - tie/(n*(n-1))))
 	return (u - n1*n2/2) / sigma
+}
+
+// Median returns the median of xs (the upper one of an even count),
+// leaving xs as it is.
+func Median[T cmp.Ordered](xs []T) T {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

@@ -3,7 +3,6 @@ package tokens
 import (
 	"fmt"
 	mrand "math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -53,7 +52,7 @@ func BenchmarkTimingTell(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/cache=%v", p.name, cache != ""), func(b *testing.B) {
 				for b.Loop() {
 					hidden, public := timePair(b, s.Addr, p.hidden, p.public, p.qtype)
-					dh, dp := median(hidden), median(public)
+					dh, dp := harness.Median(hidden), harness.Median(public)
 					b.ReportMetric(float64(dh-dp)/1e3, "µs-median-diff")
 					b.ReportMetric(harness.MannWhitneyZ(hidden, public), "z")
 					b.ReportMetric(float64(dp)/1e3, "µs-public")
@@ -99,10 +98,4 @@ func timePair(b *testing.B, addr, hidden, public string, qtype uint16) (th, tp [
 		}
 	}
 	return th, tp
-}
-
-func median(xs []int64) int64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
